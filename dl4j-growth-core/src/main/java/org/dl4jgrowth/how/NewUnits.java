@@ -1,0 +1,102 @@
+package org.dl4jgrowth.how;
+
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.List;
+
+/**
+ * The fresh units of one grown layer, as handed to a {@link UnitInitializer}: where they sit, and
+ * the zero-filled arrays for their fan-in, bias and fan-out that the initialiser fills. Built by the
+ * rewriter for one rewrite and discarded afterwards.
+ */
+public final class NewUnits {
+    private final String layerName;
+    private final Layer layer;
+    private final int[] positions;
+    private final int newWidth;
+    private final WeightBlock fanIn;
+    private final INDArray bias;
+    private final double biasInit;
+    private final List<WeightBlock> fanOut;
+
+    /**
+     * Built by the rewriter.
+     *
+     * @param layerName the grown layer
+     * @param layer     its (new) configuration
+     * @param positions indices of the fresh units in the new layer
+     * @param newWidth  the layer's width after the rewrite
+     * @param fanIn     the fresh units' incoming weights
+     * @param bias      their biases, shape {@code [k]}, or null when the layer has no bias
+     * @param biasInit  the layer's configured initial bias
+     * @param fanOut    their outgoing weights, one block per consuming layer
+     */
+    public NewUnits(String layerName, Layer layer, int[] positions, int newWidth, WeightBlock fanIn, INDArray bias,
+                    double biasInit, List<WeightBlock> fanOut) {
+        this.layerName = Preconditions.checkNotNull(layerName);
+        this.layer = Preconditions.checkNotNull(layer);
+        this.positions = positions.clone();
+        this.newWidth = newWidth;
+        this.fanIn = Preconditions.checkNotNull(fanIn);
+        this.bias = bias;
+        this.biasInit = biasInit;
+        this.fanOut = ImmutableList.copyOf(fanOut);
+    }
+
+    public String layerName() {
+        return layerName;
+    }
+
+    /** The grown layer's configuration, with its new width. */
+    public Layer layer() {
+        return layer;
+    }
+
+    /** Number of fresh units. */
+    public int count() {
+        return positions.length;
+    }
+
+    /** Where the fresh units sit in the new layer. */
+    public int[] positions() {
+        return positions.clone();
+    }
+
+    public int newWidth() {
+        return newWidth;
+    }
+
+    public DataType dataType() {
+        return fanIn.weights().dataType();
+    }
+
+    public WeightBlock fanIn() {
+        return fanIn;
+    }
+
+    public boolean hasBias() {
+        return bias != null;
+    }
+
+    /** Biases of the fresh units, shape {@code [k]}; throws when the layer has none. */
+    public INDArray bias() {
+        Preconditions.checkState(bias != null, "Layer '%s' has no bias", layerName);
+        return bias;
+    }
+
+    /** Sets the fresh units' biases to the layer's configured initial bias, if it has biases. */
+    public void fillBiasWithLayerInit() {
+        if (bias != null) {
+            bias.assign(biasInit);
+        }
+    }
+
+    /** One block per consumer of the grown layer (after any pass-through layers). */
+    public List<WeightBlock> fanOut() {
+        return fanOut;
+    }
+}

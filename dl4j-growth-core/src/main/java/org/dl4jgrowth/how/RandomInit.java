@@ -1,0 +1,30 @@
+package org.dl4jgrowth.how;
+
+/** See {@link UnitInitializer#random()}. */
+public final class RandomInit implements UnitInitializer {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public void initialize(NewUnits units) {
+        units.fanIn().fillWithLayerInit();
+        units.fillBiasWithLayerInit();
+        for (WeightBlock out : units.fanOut()) {
+            out.fillWithLayerInit();
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof RandomInit;
+    }
+
+    @Override
+    public int hashCode() {
+        return RandomInit.class.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "random";
+    }
+}

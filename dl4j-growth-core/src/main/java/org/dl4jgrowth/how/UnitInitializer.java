@@ -1,0 +1,41 @@
+package org.dl4jgrowth.how;
+
+import org.nd4j.shade.jackson.annotation.JsonTypeInfo;
+
+import java.io.Serializable;
+
+/**
+ * <b>How</b> new units start: fills the fan-in, bias and fan-out of the fresh units of a grown
+ * layer. Copied units (splits, re-orderings) never reach an initialiser; their weights come from
+ * the units they copy.
+ *
+ * <p>Implementations are small value objects: stateless between calls, serialisable to JSON
+ * through their class name (like DL4J's termination conditions), with equals/hashCode.
+ * The arrays arrive zero-filled; an initialiser that leaves a block untouched leaves it zero.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.CLASS, include = JsonTypeInfo.As.PROPERTY, property = "@class")
+public interface UnitInitializer extends Serializable {
+
+    void initialize(NewUnits units);
+
+    /** Fan-in, bias and fan-out from the layers' own initialisation: changes the network's output. */
+    static UnitInitializer random() {
+        return new RandomInit();
+    }
+
+    /**
+     * Fan-in and bias from the layer's own initialisation, fan-out zero: the network computes the
+     * same function, and the new units learn from the next step on.
+     */
+    static UnitInitializer functionPreserving() {
+        return new FunctionPreservingInit();
+    }
+
+    /**
+     * Everything zero. Preserves the function, but with a ReLU-like activation the new units get no
+     * gradient through either side until something else moves them; mostly a baseline.
+     */
+    static UnitInitializer zeros() {
+        return new ZerosInit();
+    }
+}

@@ -1,0 +1,32 @@
+package org.dl4jgrowth.how;
+
+/** See {@link UnitInitializer#zeros()}. */
+public final class ZerosInit implements UnitInitializer {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public void initialize(NewUnits units) {
+        units.fanIn().zero();
+        if (units.hasBias()) {
+            units.bias().assign(0);
+        }
+        for (WeightBlock out : units.fanOut()) {
+            out.zero();
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ZerosInit;
+    }
+
+    @Override
+    public int hashCode() {
+        return ZerosInit.class.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "zeros";
+    }
+}

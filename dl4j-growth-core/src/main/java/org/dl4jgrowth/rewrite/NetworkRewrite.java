@@ -1,0 +1,408 @@
+package org.dl4jgrowth.rewrite;
+
+import com.google.common.base.Preconditions;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
+import org.deeplearning4j.nn.updater.UpdaterBlock;
+import org.dl4jgrowth.how.NewUnits;
+import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.how.WeightBlock;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Changes the width of layers of an existing {@link MultiLayerNetwork} or {@link ComputationGraph}
+ * in place, keeping what the network learned: old units keep their weights and their optimizer
+ * state, fresh units are set by a {@link UnitInitializer}, and the network object stays the same.
+ *
+ * <pre>{@code
+ * NetworkRewrite.of(net)
+ *     .grow("hidden1", 8)                                   // 8 fresh units at the end
+ *     .unitMap("hidden2", UnitMap.split(32, 0, 5))          // split units 0 and 5
+ *     .initializer(UnitInitializer.functionPreserving())
+ *     .apply();
+ * }</pre>
+ *
+ * <p>The rewrite is a pure build followed by a guarded swap: {@link #prepare()} builds the new
+ * configuration (on a clone), the new parameters and the new updater state without touching the
+ * network; {@link PreparedRewrite#apply()} swaps them in, and restores the network exactly if
+ * anything fails. Unlike DL4J's {@code TransferLearning.nOutReplace}, widened layers keep their
+ * weights and optimizer state.
+ *
+ * <p>Optimizer state: for every parameter (not by flat offset: DL4J's updater blocks span layers),
+ * copied units carry their state unchanged; a split copy carries the state of the unit it copies,
+ * unscaled (Adam's step m/√v is invariant to the gradient's scale, and the fan-out gradient of a
+ * split half equals the original's). Fresh units start with the state the updater gives a freshly
+ * initialised parameter: zeros for Adam, AdaMax, Nadam, AMSGrad, Nesterovs and AdaDelta, epsilon
+ * for AdaGrad and RMSProp. Iteration and epoch counts carry over, so Adam's bias correction for a
+ * fresh unit is that of the current iteration. The global ND4J random generator is never reseeded.
+ */
+public final class NetworkRewrite {
+    private final ModelHandle handle;
+    private final Map<String, UnitMap> maps = new LinkedHashMap<>();
+    private final Map<String, UnitInitializer> perLayer = new HashMap<>();
+    private UnitInitializer defaultInit = UnitInitializer.functionPreserving();
+    private RewriteObserver observer = RewriteObserver.NONE;
+
+    private NetworkRewrite(Model network) {
+        this.handle = ModelHandle.of(network);
+        Preconditions.checkArgument(network.params() != null && network.numParams() > 0,
+                "The network must be initialised (call init()) before it can be rewritten");
+    }
+
+    /** Starts a rewrite of {@code network}, a {@link MultiLayerNetwork} or {@link ComputationGraph}. */
+    public static NetworkRewrite of(Model network) {
+        Preconditions.checkNotNull(network, "network");
+        return new NetworkRewrite(network);
+    }
+
+    /** Rebuilds the units of {@code layer} as {@code map} says. */
+    public NetworkRewrite unitMap(String layer, UnitMap map) {
+        Preconditions.checkNotNull(map, "unit map for layer '%s'", layer);
+        long width = currentWidth(layer);
+        if (width != map.oldWidth()) {
+            throw new IllegalArgumentException("The unit map for layer '" + layer + "' starts from " + map.oldWidth()
+                    + " units, but the layer has nOut=" + width);
+        }
+        Preconditions.checkArgument(!maps.containsKey(layer), "Layer '%s' already has a unit map in this rewrite",
+                layer);
+        maps.put(layer, map);
+        return this;
+    }
+
+    /** Appends fresh units to {@code layer} until it has {@code newWidth} units. */
+    public NetworkRewrite widen(String layer, int newWidth) {
+        int width = Math.toIntExact(currentWidth(layer));
+        if (newWidth < width) {
+            throw new IllegalArgumentException("widen('" + layer + "', " + newWidth + "): the new width must be at "
+                    + "least the current width " + width + " (got: " + newWidth + "); use unitMap with "
+                    + "UnitMap.keep/drop to narrow");
+        }
+        return unitMap(layer, UnitMap.widen(width, newWidth));
+    }
+
+    /** Appends {@code added} fresh units to {@code layer}. */
+    public NetworkRewrite grow(String layer, int added) {
+        if (added < 1) {
+            throw new IllegalArgumentException("grow('" + layer + "', n): n must be at least 1 (got: " + added + ")");
+        }
+        return unitMap(layer, UnitMap.grow(Math.toIntExact(currentWidth(layer)), added));
+    }
+
+    /** The initialiser of fresh units for every layer without its own (default: function-preserving). */
+    public NetworkRewrite initializer(UnitInitializer init) {
+        this.defaultInit = Preconditions.checkNotNull(init, "initializer");
+        return this;
+    }
+
+    /** The initialiser of the fresh units of {@code layer}. */
+    public NetworkRewrite initializer(String layer, UnitInitializer init) {
+        currentWidth(layer);
+        perLayer.put(layer, Preconditions.checkNotNull(init, "initializer for layer '%s'", layer));
+        return this;
+    }
+
+    NetworkRewrite observer(RewriteObserver observer) {
+        this.observer = observer;
+        return this;
+    }
+
+    /** Builds everything the rewrite needs without touching the network. */
+    public PreparedRewrite prepare() {
+        Preconditions.checkState(!maps.isEmpty(), "Nothing to rewrite: give at least one unit map");
+        long start = System.nanoTime();
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            RewriteStep step = RewriteStep.PLAN;
+            try {
+                Object conf = handle.cloneConfiguration();
+                Topology topology = handle.topology(conf);
+                Map<String, UnitInitializer> inits = new HashMap<>();
+                for (String layer : maps.keySet()) {
+                    inits.put(layer, perLayer.getOrDefault(layer, defaultInit));
+                }
+                RewritePlan plan = RewritePlan.plan(topology, maps, inits);
+                observer.stepDone(step);
+
+                step = RewriteStep.PARAMETERS;
+                Model scratch = handle.scratch(conf);
+                Map<String, NewUnits> fresh = runInitializers(plan, topology, scratch);
+                for (String layer : topology.layerNames()) {
+                    rebuildParams(layer, topology, plan, fresh, scratch);
+                }
+                observer.stepDone(step);
+
+                step = RewriteStep.UPDATER_STATE;
+                INDArray state = rebuildUpdaterState(plan, topology, scratch);
+                observer.stepDone(step);
+
+                Map<String, int[]> widths = new LinkedHashMap<>();
+                for (RewritePlan.Site s : plan.sites()) {
+                    widths.put(s.layer, new int[]{s.map.oldWidth(), s.map.newWidth(), s.map.freshCount()});
+                }
+                return new PreparedRewrite(handle, conf, scratch.params(), state, widths, observer,
+                        System.nanoTime() - start);
+            } catch (IllegalArgumentException e) {
+                throw e;
+            } catch (RuntimeException | Error e) {
+                throw new RewriteException(step, String.valueOf(e.getMessage()), e);
+            }
+        }
+    }
+
+    /** Prepares and swaps in one go; see {@link PreparedRewrite#apply()}. */
+    public RewriteResult apply() {
+        return prepare().apply();
+    }
+
+    private long currentWidth(String layer) {
+        Preconditions.checkNotNull(layer, "layer name");
+        Object conf = handle.cloneConfiguration();
+        Topology t = handle.topology(conf);
+        Layer l = t.layer(layer);
+        if (l == null) {
+            if (t.hasVertex(layer)) {
+                throw new IllegalArgumentException("Vertex '" + layer + "' (" + t.vertexClass(layer)
+                        + ") is not a layer and cannot be grown: growable layers are " + LayerKind.GROWABLE_LIST);
+            }
+            throw new IllegalArgumentException("No layer named '" + layer + "' in this network; its layers are "
+                    + t.layerNames());
+        }
+        if (!(l instanceof FeedForwardLayer)) {
+            throw new IllegalArgumentException("Layer '" + layer + "' (" + l.getClass().getSimpleName()
+                    + ") has no width to change: growable layers are " + LayerKind.GROWABLE_LIST);
+        }
+        return ((FeedForwardLayer) l).getNOut();
+    }
+
+    private Map<String, NewUnits> runInitializers(RewritePlan plan, Topology t, Model scratch) {
+        Map<String, NewUnits> out = new HashMap<>();
+        for (RewritePlan.Site site : plan.sites()) {
+            int k = site.map.freshCount();
+            if (k == 0) {
+                continue;
+            }
+            Layer layer = t.layer(site.layer);
+            Map<String, INDArray> table = handle.paramTable(scratch, site.layer);
+            INDArray w = table.get("W");
+            int unitAxis = site.kind.unitAxis("W", w.rank());
+            double[] fans = fans(layer);
+            WeightBlock fanIn = new WeightBlock(site.layer, Nd4j.zeros(w.dataType(), resized(w.shape(), unitAxis, k)),
+                    unitAxis, 1, ((BaseLayer) layer).getWeightInitFn(), fans[0], fans[1]);
+            INDArray bias = table.containsKey("b") ? Nd4j.zeros(w.dataType(), k) : null;
+            List<WeightBlock> fanOut = new ArrayList<>();
+            for (RewritePlan.Edge e : site.consumers) {
+                Layer cl = t.layer(e.consumer);
+                INDArray cw = handle.paramTable(scratch, e.consumer).get("W");
+                int axis = e.kind.inputAxis("W");
+                double[] cf = fans(cl);
+                fanOut.add(new WeightBlock(e.consumer, Nd4j.zeros(cw.dataType(), resized(cw.shape(), axis, k * e.block)),
+                        axis, e.block, ((BaseLayer) cl).getWeightInitFn(), cf[0], cf[1]));
+            }
+            NewUnits units = new NewUnits(site.layer, layer, site.map.freshUnits(), site.map.newWidth(), fanIn, bias,
+                    ((BaseLayer) layer).getBiasInit(), fanOut);
+            site.initializer.initialize(units);
+            out.put(site.layer, units);
+        }
+        return out;
+    }
+
+    /** Fan-in and fan-out as DL4J's own parameter initialisers compute them for the weight init. */
+    private static double[] fans(Layer layer) {
+        FeedForwardLayer ff = (FeedForwardLayer) layer;
+        if (layer instanceof ConvolutionLayer) {
+            ConvolutionLayer c = (ConvolutionLayer) layer;
+            int[] k = c.getKernelSize();
+            int[] s = c.getStride();
+            return new double[]{ff.getNIn() * k[0] * k[1], ff.getNOut() * k[0] * k[1] / ((double) s[0] * s[1])};
+        }
+        return new double[]{ff.getNIn(), ff.getNOut()};
+    }
+
+    private static long[] resized(long[] shape, int axis, long n) {
+        long[] s = shape.clone();
+        s[axis] = n;
+        return s;
+    }
+
+    private void rebuildParams(String layer, Topology t, RewritePlan plan, Map<String, NewUnits> fresh, Model scratch) {
+        Map<String, INDArray> newTable = handle.paramTable(scratch, layer);
+        Map<String, INDArray> oldTable = handle.paramTable(handle.model(), layer);
+        LayerKind kind = LayerKind.of(t.layer(layer));
+        UnitMap unitMap = plan.unitMap(layer);
+        RewritePlan.Edge edge = plan.inputEdge(layer);
+        for (Map.Entry<String, INDArray> e : newTable.entrySet()) {
+            String key = e.getKey();
+            INDArray dst = e.getValue();
+            INDArray src = oldTable.get(key);
+            if (!plan.touches(layer)) {
+                dst.assign(src);
+                continue;
+            }
+            int uAxis = unitMap == null ? -1 : kind.unitAxis(key, dst.rank());
+            int iAxis = edge == null ? -1 : kind.inputAxis(key);
+            // Built in a private 'c'-ordered array and assigned once: slicing the views DL4J hands
+            // out (sub-views of the flat parameter vector) misbehaves in ND4J M2.1.
+            INDArray buf = Nd4j.zeros(dst.dataType(), dst.shape());
+            if (iAxis >= 0 && edge.map.freshCount() > 0) {
+                NewUnits units = fresh.get(edge.site.layer);
+                Remap.placeFresh(buf, iAxis, edge.map, units.fanOut().get(edge.site.consumers.indexOf(edge)).weights());
+            }
+            if (uAxis >= 0 && unitMap.freshCount() > 0) {
+                if (plan.isBatchNorm(layer)) {
+                    Remap.fillFresh(buf, uAxis, unitMap, freshBatchNormValue(t.layer(layer), key));
+                } else {
+                    NewUnits units = fresh.get(layer);
+                    if ("W".equals(key)) {
+                        Remap.placeFresh(buf, uAxis, unitMap, units.fanIn().weights());
+                    } else if (units.hasBias()) {
+                        Remap.placeFresh(buf, uAxis, unitMap, units.bias().reshape(buf.rank() == 2
+                                ? new long[]{1, units.count()} : new long[]{units.count()}));
+                    }
+                }
+            }
+            INDArray g = src.dup('c');
+            if (uAxis >= 0) {
+                g = Remap.gather(g, uAxis, unitMap);
+            }
+            if (iAxis >= 0) {
+                g = Remap.gather(g, iAxis, edge.map);
+                Remap.scale(g, iAxis, edge.map);
+            }
+            Remap.copyKept(g, buf, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
+            dst.assign(buf);
+        }
+    }
+
+    /** What batch normalisation starts a fresh channel with: its configured gamma and beta, mean 0, variance 1. */
+    private static double freshBatchNormValue(Layer layer, String key) {
+        org.deeplearning4j.nn.conf.layers.BatchNormalization bn =
+                (org.deeplearning4j.nn.conf.layers.BatchNormalization) layer;
+        switch (key) {
+            case "gamma":
+                return bn.getGamma();
+            case "beta":
+                return bn.getBeta();
+            case "var":
+                return 1.0;
+            default: // mean, and log10 of a standard deviation of 1
+                return 0.0;
+        }
+    }
+
+    private INDArray rebuildUpdaterState(RewritePlan plan, Topology t, Model scratch) {
+        BaseMultiLayerUpdater<?> fresh = handle.updater(scratch, true);
+        INDArray newState = fresh.getStateViewArray();
+        if (newState == null) {
+            return null;
+        }
+        BaseMultiLayerUpdater<?> old = handle.updater(handle.model(), false);
+        if (old == null || old.getStateViewArray() == null) {
+            return newState;
+        }
+        Map<String, List<INDArray>> oldStates = statesByParam(old, handle.model());
+        for (UpdaterBlock block : fresh.getUpdaterBlocks()) {
+            if (block.getUpdaterView() == null) {
+                continue;
+            }
+            for (UpdaterBlock.ParamState ps : block.getLayersAndVariablesInBlock()) {
+                String layer = ps.getLayer().getConfig().getLayerName();
+                String key = ps.getParamName();
+                List<INDArray> olds = oldStates.get(layer + "\u0000" + key);
+                if (olds == null) {
+                    throw new IllegalStateException("No optimizer state found for parameter " + key + " of layer '"
+                            + layer + "' in the original network");
+                }
+                INDArray param = handle.paramTable(scratch, layer).get(key);
+                List<INDArray> slices = stateSlices(block, ps);
+                if (slices.size() != olds.size()) {
+                    throw new IllegalStateException("Parameter " + key + " of layer '" + layer + "' has "
+                            + olds.size() + " optimizer-state components before and " + slices.size() + " after");
+                }
+                LayerKind kind = LayerKind.of(t.layer(layer));
+                UnitMap unitMap = plan.unitMap(layer);
+                RewritePlan.Edge edge = plan.inputEdge(layer);
+                for (int c = 0; c < slices.size(); c++) {
+                    INDArray oldComp = olds.get(c);
+                    INDArray flat = slices.get(c);
+                    if (!plan.touches(layer)) {
+                        flat.assign(oldComp.reshape(param.ordering(), new long[]{oldComp.length()}));
+                        continue;
+                    }
+                    int uAxis = unitMap == null ? -1 : kind.unitAxis(key, param.rank());
+                    int iAxis = edge == null ? -1 : kind.inputAxis(key);
+                    INDArray dst = flat.reshape(param.ordering(), param.shape()).dup('c');
+                    INDArray g = oldComp;
+                    if (uAxis >= 0) {
+                        g = Remap.gather(g, uAxis, unitMap);
+                    }
+                    if (iAxis >= 0) {
+                        g = Remap.gather(g, iAxis, edge.map);
+                    }
+                    Remap.copyKept(g, dst, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
+                    flat.assign(dst.reshape(param.ordering(), new long[]{dst.length()}));
+                }
+            }
+        }
+        return newState;
+    }
+
+    /** Per parameter, its optimizer-state components, each shaped like the parameter. */
+    private Map<String, List<INDArray>> statesByParam(BaseMultiLayerUpdater<?> updater, Model model) {
+        Map<String, List<INDArray>> out = new HashMap<>();
+        for (UpdaterBlock block : updater.getUpdaterBlocks()) {
+            if (block.getUpdaterView() == null) {
+                continue;
+            }
+            for (UpdaterBlock.ParamState ps : block.getLayersAndVariablesInBlock()) {
+                String layer = ps.getLayer().getConfig().getLayerName();
+                INDArray param = handle.paramTable(model, layer).get(ps.getParamName());
+                List<INDArray> comps = new ArrayList<>();
+                for (INDArray flat : stateSlices(block, ps)) {
+                    // A private copy: ND4J M2.1 returns views without a data buffer when slicing a reshaped
+                    // sub-view of the updater's state, so the old state is copied out once.
+                    comps.add(flat.reshape(param.ordering(), param.shape()).dup(param.ordering()));
+                }
+                out.put(layer + "\u0000" + ps.getParamName(), comps);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The flat slices of a block's state that belong to one parameter. A block's state is
+     * {@code [component 0 over the whole block | component 1 | ...]} (Adam: m then v), each
+     * component laid out like the block's parameters.
+     */
+    static List<INDArray> stateSlices(UpdaterBlock block, UpdaterBlock.ParamState ps) {
+        INDArray view = block.getUpdaterView();
+        view = view.reshape(view.length());
+        long blockLen = block.getParamOffsetEnd() - block.getParamOffsetStart();
+        long components = view.length() / blockLen;
+        if (components * blockLen != view.length()) {
+            throw new IllegalStateException("Updater state of length " + view.length()
+                    + " is not a whole number of components over " + blockLen + " parameters");
+        }
+        long off = ps.getParamOffsetStart() - block.getParamOffsetStart();
+        long len = ps.getParamOffsetEnd() - ps.getParamOffsetStart();
+        List<INDArray> out = new ArrayList<>();
+        for (long c = 0; c < components; c++) {
+            long a = c * blockLen + off;
+            out.add(view.get(NDArrayIndex.interval(a, a + len)));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,55 @@
+package org.dl4jgrowth.rewrite;
+
+import com.google.common.base.Preconditions;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Map;
+
+/**
+ * A rewrite that has been fully built but not yet swapped in. Apply it straight away: it refuses
+ * to apply to a network that has changed (trained, or been rewritten) since it was prepared.
+ */
+public final class PreparedRewrite {
+    private final ModelHandle handle;
+    private final Object conf;
+    private final INDArray params;
+    private final INDArray updaterState;
+    private final Map<String, int[]> widths;
+    private final RewriteObserver observer;
+    private final long prepareNanos;
+    private final Object confAtPrepare;
+    private final long iterationAtPrepare;
+    private final long paramsBefore;
+    private boolean applied;
+
+    PreparedRewrite(ModelHandle handle, Object conf, INDArray params, INDArray updaterState, Map<String, int[]> widths,
+                    RewriteObserver observer, long prepareNanos) {
+        this.handle = handle;
+        this.conf = conf;
+        this.params = params;
+        this.updaterState = updaterState;
+        this.widths = widths;
+        this.observer = observer;
+        this.prepareNanos = prepareNanos;
+        this.confAtPrepare = handle.liveConfiguration();
+        this.iterationAtPrepare = handle.iterationCount();
+        this.paramsBefore = handle.model().numParams();
+    }
+
+    /** Number of parameters the network will have. */
+    public long numParamsAfter() {
+        return params.length();
+    }
+
+    /** Swaps the prepared configuration, parameters and optimizer state into the network. */
+    public synchronized RewriteResult apply() {
+        Preconditions.checkState(!applied, "This rewrite has already been applied");
+        if (handle.liveConfiguration() != confAtPrepare || handle.iterationCount() != iterationAtPrepare) {
+            throw new IllegalStateException("The network changed after this rewrite was prepared; prepare it again");
+        }
+        long start = System.nanoTime();
+        handle.guardedSwap(conf, params, updaterState, observer);
+        applied = true;
+        return new RewriteResult(widths, paramsBefore, params.length(), prepareNanos + System.nanoTime() - start);
+    }
+}

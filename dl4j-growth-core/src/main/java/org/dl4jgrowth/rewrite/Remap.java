@@ -1,0 +1,185 @@
+package org.dl4jgrowth.rewrite;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Array moves behind a unit map, all as ND4J ops on whole slices so they run on the backend's
+ * device: gathers along an axis, and copies over runs of consecutive positions (a unit map's fresh
+ * and kept units come in a few runs, so this is a handful of slice assignments, not a loop over
+ * elements).
+ */
+final class Remap {
+    private Remap() {
+    }
+
+    /** A run of consecutive positions {@code [start, start+length)}. */
+    static final class Run {
+        final int start;
+        final int length;
+
+        Run(int start, int length) {
+            this.start = start;
+            this.length = length;
+        }
+    }
+
+    /** Runs of the new positions whose source is (or is not) fresh. */
+    static List<Run> runs(UnitMap map, boolean fresh) {
+        List<Run> runs = new ArrayList<>();
+        int start = -1;
+        for (int j = 0; j <= map.newWidth(); j++) {
+            boolean in = j < map.newWidth() && (map.source(j) == UnitMap.FRESH) == fresh;
+            if (in && start < 0) {
+                start = j;
+            } else if (!in && start >= 0) {
+                runs.add(new Run(start, j - start));
+                start = -1;
+            }
+        }
+        return runs;
+    }
+
+    /**
+     * {@code src} re-indexed along {@code axis} by the map's sources; fresh positions hold zeros.
+     * Copies runs of consecutive sources as slices (ND4J's Gather op crashed here on the views DL4J
+     * hands out for 'f'-ordered weights, and slice copies work alike on every backend).
+     */
+    static INDArray gather(INDArray src, int axis, UnitMap map) {
+        if (map.isIdentity()) {
+            return src;
+        }
+        if (src.rank() == 1) {
+            return gather(row(src), 1, map).reshape(map.newWidth());
+        }
+        long[] shape = src.shape().clone();
+        shape[axis] = map.newWidth();
+        INDArray out = Nd4j.zeros(src.dataType(), shape);
+        int j = 0;
+        while (j < map.newWidth()) {
+            int s0 = map.source(j);
+            if (s0 == UnitMap.FRESH) {
+                j++;
+                continue;
+            }
+            int len = 1;
+            while (j + len < map.newWidth() && map.source(j + len) == s0 + len) {
+                len++;
+            }
+            INDArrayIndex[] to = all(out.rank());
+            to[axis] = span(j, len);
+            INDArrayIndex[] from = all(src.rank());
+            from[axis] = span(s0, len);
+            out.get(to).assign(src.get(from));
+            j += len;
+        }
+        return out;
+    }
+
+    /** Multiplies, in place, the slices along {@code axis} by the map's fan-out scales. */
+    static void scale(INDArray arr, int axis, UnitMap map) {
+        if (!map.scalesFanOut()) {
+            return;
+        }
+        if (arr.rank() == 1) {
+            scale(row(arr), 1, map);
+            return;
+        }
+        double[] s = new double[map.newWidth()];
+        for (int j = 0; j < s.length; j++) {
+            s[j] = map.source(j) == UnitMap.FRESH ? 1.0 : map.fanOutScale(j);
+        }
+        INDArray scales = Nd4j.createFromArray(s).castTo(arr.dataType());
+        Nd4j.getExecutioner().exec(new BroadcastMulOp(arr, scales, arr, axis));
+    }
+
+    /**
+     * Copies {@code src} into {@code dst} over the cells that are kept (copied) on every mapped axis.
+     * Both arrays have the new shape.
+     */
+    static void copyKept(INDArray src, INDArray dst, int axisA, UnitMap mapA, int axisB, UnitMap mapB) {
+        if (dst.rank() == 1) {
+            copyKept(row(src), row(dst), axisA < 0 ? -1 : axisA + 1, mapA, axisB < 0 ? -1 : axisB + 1, mapB);
+            return;
+        }
+        List<Run> runsA = axisA >= 0 ? runs(mapA, false) : List.of(new Run(0, -1));
+        List<Run> runsB = axisB >= 0 ? runs(mapB, false) : List.of(new Run(0, -1));
+        for (Run a : runsA) {
+            for (Run b : runsB) {
+                INDArrayIndex[] idx = all(dst.rank());
+                if (axisA >= 0) {
+                    idx[axisA] = span(a.start, a.length);
+                }
+                if (axisB >= 0) {
+                    idx[axisB] = span(b.start, b.length);
+                }
+                dst.get(idx).assign(src.get(idx));
+            }
+        }
+    }
+
+    /**
+     * Writes {@code block} (whose {@code axis} enumerates the fresh units in order, {@code block}
+     * entries per unit... expanded maps already account for that) into the fresh positions of
+     * {@code dst} along {@code axis}.
+     */
+    static void placeFresh(INDArray dst, int axis, UnitMap map, INDArray block) {
+        if (dst.rank() == 1) {
+            placeFresh(row(dst), axis + 1, map, block.rank() == 1 ? row(block) : block);
+            return;
+        }
+        int offset = 0;
+        for (Run r : runs(map, true)) {
+            INDArrayIndex[] to = all(dst.rank());
+            to[axis] = span(r.start, r.length);
+            INDArrayIndex[] from = all(block.rank());
+            from[axis] = span(offset, r.length);
+            dst.get(to).assign(block.get(from));
+            offset += r.length;
+        }
+    }
+
+    /** Sets the fresh positions of {@code dst} along {@code axis} to a constant. */
+    static void fillFresh(INDArray dst, int axis, UnitMap map, double value) {
+        if (dst.rank() == 1) {
+            fillFresh(row(dst), axis + 1, map, value);
+            return;
+        }
+        for (Run r : runs(map, true)) {
+            INDArrayIndex[] to = all(dst.rank());
+            to[axis] = span(r.start, r.length);
+            dst.get(to).assign(value);
+        }
+    }
+
+    /**
+     * A [1, n] view of a vector. ND4J mishandles length-1 interval views of rank-1 arrays (their data
+     * buffer comes back null), so vectors are always sliced as rows.
+     */
+    private static INDArray row(INDArray v) {
+        return v.reshape(v.ordering(), true, 1, v.length());
+    }
+
+    /**
+     * Positions {@code [start, start+length)} along one axis. A length-1 interval on an inner axis
+     * gives a view with no data buffer in ND4J 1.0.0-M2.1, so single positions use a point index
+     * (both sides of every copy index the same way, so the dropped axis matches).
+     */
+    static INDArrayIndex span(long start, long length) {
+        return length == 1 ? NDArrayIndex.point(start) : NDArrayIndex.interval(start, start + length);
+    }
+
+    static INDArrayIndex[] all(int rank) {
+        INDArrayIndex[] idx = new INDArrayIndex[rank];
+        for (int i = 0; i < rank; i++) {
+            idx[i] = NDArrayIndex.all();
+        }
+        return idx;
+    }
+}

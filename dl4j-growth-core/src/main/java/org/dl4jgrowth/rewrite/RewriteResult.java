@@ -1,0 +1,76 @@
+package org.dl4jgrowth.rewrite;
+
+import com.google.common.collect.ImmutableMap;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** What a completed rewrite changed. Immutable. */
+public final class RewriteResult {
+    /** One layer's width change. */
+    public static final class LayerChange {
+        private final int oldWidth;
+        private final int newWidth;
+        private final int freshUnits;
+
+        LayerChange(int oldWidth, int newWidth, int freshUnits) {
+            this.oldWidth = oldWidth;
+            this.newWidth = newWidth;
+            this.freshUnits = freshUnits;
+        }
+
+        public int oldWidth() {
+            return oldWidth;
+        }
+
+        public int newWidth() {
+            return newWidth;
+        }
+
+        public int freshUnits() {
+            return freshUnits;
+        }
+
+        @Override
+        public String toString() {
+            return oldWidth + "->" + newWidth + (freshUnits > 0 ? " (" + freshUnits + " fresh)" : "");
+        }
+    }
+
+    private final Map<String, LayerChange> layers;
+    private final long paramsBefore;
+    private final long paramsAfter;
+    private final long nanos;
+
+    RewriteResult(Map<String, int[]> widths, long paramsBefore, long paramsAfter, long nanos) {
+        Map<String, LayerChange> m = new LinkedHashMap<>();
+        widths.forEach((k, v) -> m.put(k, new LayerChange(v[0], v[1], v[2])));
+        this.layers = ImmutableMap.copyOf(m);
+        this.paramsBefore = paramsBefore;
+        this.paramsAfter = paramsAfter;
+        this.nanos = nanos;
+    }
+
+    /** Per rewritten layer, in the order given. */
+    public Map<String, LayerChange> layers() {
+        return layers;
+    }
+
+    public long paramsBefore() {
+        return paramsBefore;
+    }
+
+    public long paramsAfter() {
+        return paramsAfter;
+    }
+
+    /** Wall time of preparing and swapping. */
+    public long nanos() {
+        return nanos;
+    }
+
+    @Override
+    public String toString() {
+        return "RewriteResult" + layers + ", params " + paramsBefore + "->" + paramsAfter;
+    }
+}

@@ -1,0 +1,42 @@
+package org.dl4jgrowth.rewrite;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The slice moves behind unit maps, on 'c' and 'f' ordered arrays of rank 1 to 4. */
+class RemapTest {
+
+    @Test
+    void gatherFollowsSourcesOnEveryAxis() {
+        INDArray a = Nd4j.linspace(DataType.DOUBLE, 0, 24, 1).reshape('c', 4, 3, 2);
+        UnitMap m = UnitMap.builder(4).copy(0).copy(3).fresh(1).copy(0, 0.5).copy(1).build();
+        INDArray g = Remap.gather(a, 0, m);
+        assertEquals(5, g.size(0));
+        assertEquals(a.slice(0), g.slice(0));
+        assertEquals(a.slice(3), g.slice(1));
+        assertEquals(0.0, g.slice(2).sumNumber().doubleValue());
+        assertEquals(a.slice(0), g.slice(3));
+        assertEquals(a.slice(1), g.slice(4));
+    }
+
+    @Test
+    void gatherOnFortranOrderedViewAndRank4() {
+        INDArray flat = Nd4j.linspace(DataType.DOUBLE, 1, 12, 1);
+        INDArray w = flat.reshape('f', 3, 4);
+        UnitMap m = UnitMap.split(4, 1);
+        INDArray g = Remap.gather(w, 1, m);
+        assertEquals(w.getColumn(1), g.getColumn(4));
+        assertEquals(w.getColumn(3), g.getColumn(3));
+
+        INDArray k = Nd4j.rand(DataType.DOUBLE, 4, 2, 3, 3);
+        INDArray gk = Remap.gather(k, 0, UnitMap.split(4, 0, 3));
+        assertEquals(6, gk.size(0));
+        assertEquals(k.get(org.nd4j.linalg.indexing.NDArrayIndex.point(3)), gk.get(org.nd4j.linalg.indexing.NDArrayIndex.point(5)));
+        INDArray gk1 = Remap.gather(k, 1, UnitMap.grow(2, 1));
+        assertEquals(3, gk1.size(1));
+    }
+}
