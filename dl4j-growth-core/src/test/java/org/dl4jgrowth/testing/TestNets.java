@@ -92,6 +92,15 @@ public final class TestNets {
                     .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
             InputType.feedForward(4), new long[]{1, 4}, 3);
 
+    /** Dense -> BN -> Dense without dropout, for tests that replay random draws on a grown copy. */
+    public static final Arch DENSE_BN_DENSE_NO_DROPOUT = new Arch("Dense->BN->Dense (no dropout)", () -> List.of(
+            new DenseLayer.Builder().name("d1").nOut(6).activation(Activation.TANH).build(),
+            new BatchNormalization.Builder().name("bn1").build(),
+            new DenseLayer.Builder().name("d2").nOut(5).activation(Activation.TANH).build(),
+            new OutputLayer.Builder().name("out").nOut(3).activation(Activation.SOFTMAX)
+                    .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
+            InputType.feedForward(4), new long[]{1, 4}, 3);
+
     public static final Arch CONV_BN_CONV = new Arch("Conv->BN->Act->Conv->GlobalPool->Output", () -> List.of(
             new ConvolutionLayer.Builder(3, 3).name("c1").nOut(4).activation(Activation.IDENTITY).build(),
             new BatchNormalization.Builder().name("bn1").build(),
