@@ -181,9 +181,10 @@ public final class NetworkRewrite {
             throw new IllegalArgumentException("No layer named '" + layer + "' in this network; its layers are "
                     + t.layerNames());
         }
-        if (!(l instanceof FeedForwardLayer)) {
+        LayerKind kind = LayerKind.of(l);
+        if (kind == null || !kind.growable()) {
             throw new IllegalArgumentException("Layer '" + layer + "' (" + l.getClass().getSimpleName()
-                    + ") has no width to change: growable layers are " + LayerKind.GROWABLE_LIST);
+                    + ") cannot be grown: growable layers are " + LayerKind.GROWABLE_LIST);
         }
         return ((FeedForwardLayer) l).getNOut();
     }

@@ -140,6 +140,20 @@ public final class TestNets {
         }
     }
 
+    /**
+     * An independent copy with parameters, optimizer state and counts (ComputationGraph.clone() in
+     * M2.1 restarts the counts, which Adam's bias correction reads).
+     */
+    public static Model copy(Model net) {
+        if (net instanceof MultiLayerNetwork) {
+            return ((MultiLayerNetwork) net).clone();
+        }
+        ComputationGraph g = ((ComputationGraph) net).clone();
+        g.getConfiguration().setIterationCount((int) iterationCount(net));
+        g.getConfiguration().setEpochCount((int) epochCount(net));
+        return g;
+    }
+
     public static long iterationCount(Model net) {
         return net instanceof MultiLayerNetwork ? ((MultiLayerNetwork) net).getLayerWiseConfigurations().getIterationCount()
                 : ((ComputationGraph) net).getConfiguration().getIterationCount();
