@@ -46,7 +46,7 @@ public final class TestNets {
         public final long[] inputShape;
         public final int classes;
 
-        Arch(String name, Supplier<List<Layer>> layers, InputType inputType, long[] inputShape, int classes) {
+        public Arch(String name, Supplier<List<Layer>> layers, InputType inputType, long[] inputShape, int classes) {
             this.name = name;
             this.layers = layers;
             this.inputType = inputType;
