@@ -29,6 +29,17 @@ class AtomicityTest {
         return Arrays.stream(RewriteStep.values()).flatMap(s -> Stream.of(Arguments.of(s, false), Arguments.of(s, true)));
     }
 
+    /** The rewrite neither reseeds nor draws from the global generator unless an initialiser asks it to. */
+    @org.junit.jupiter.api.Test
+    void globalRandomGeneratorIsNotReseeded() {
+        Model net = TestNets.build(TestNets.CONV_BN_CONV, TestNets.base(3, new Adam(0.01), DataType.DOUBLE), false);
+        org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(2024);
+        double expected = org.nd4j.linalg.factory.Nd4j.getRandom().nextDouble();
+        org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(2024);
+        NetworkRewrite.of(net).grow("c1", 2).initializer(org.dl4jgrowth.how.UnitInitializer.zeros()).apply();
+        assertEquals(expected, org.nd4j.linalg.factory.Nd4j.getRandom().nextDouble(), 0.0);
+    }
+
     @ParameterizedTest(name = "failure at {0}, graph={1}")
     @MethodSource("steps")
     void failureAtAnyStepLeavesNetworkUntouched(RewriteStep failAt, boolean graph) {

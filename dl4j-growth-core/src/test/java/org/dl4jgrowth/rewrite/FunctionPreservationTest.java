@@ -28,6 +28,7 @@ class FunctionPreservationTest {
                 Arguments.of(TestNets.DENSE_DENSE, "d1"),      // Dense -> Dense
                 Arguments.of(TestNets.DENSE_DENSE, "d2"),      // Dense -> Output
                 Arguments.of(TestNets.DENSE_BN_DENSE, "d1"),   // Dense -> BN -> Dropout -> Dense
+                Arguments.of(TestNets.CONV_CONV, "c1"),         // Conv -> Conv
                 Arguments.of(TestNets.CONV_BN_CONV, "c1"),     // Conv -> BN -> Act -> Pad -> Conv
                 Arguments.of(TestNets.CONV_BN_CONV, "c2"),     // Conv -> GlobalPool -> Output
                 Arguments.of(TestNets.CONV_POOL_DENSE, "c1")   // Conv -> Pool -> flatten -> Dense

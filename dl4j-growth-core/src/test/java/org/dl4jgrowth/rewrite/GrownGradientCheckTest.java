@@ -49,6 +49,7 @@ class GrownGradientCheckTest {
                 Arguments.of(TestNets.DENSE_DENSE, "d1"),
                 Arguments.of(TestNets.DENSE_DENSE, "d2"),
                 Arguments.of(TestNets.DENSE_BN_DENSE, "d1"),
+                Arguments.of(TestNets.CONV_CONV, "c1"),         // Conv -> Conv
                 Arguments.of(TestNets.CONV_BN_CONV, "c1"),
                 Arguments.of(TestNets.CONV_BN_CONV, "c2"),
                 Arguments.of(TestNets.CONV_POOL_DENSE, "c1")

@@ -112,6 +112,14 @@ public final class TestNets {
                     .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
             InputType.convolutional(7, 7, 2), new long[]{1, 2, 7, 7}, 3);
 
+    public static final Arch CONV_CONV = new Arch("Conv->Conv->GlobalPool->Output", () -> List.of(
+            new ConvolutionLayer.Builder(2, 2).name("c1").nOut(3).activation(Activation.TANH).build(),
+            new ConvolutionLayer.Builder(2, 2).name("c2").nOut(4).stride(2, 2).activation(Activation.TANH).build(),
+            new GlobalPoolingLayer.Builder(PoolingType.MAX).name("gp").build(),
+            new OutputLayer.Builder().name("out").nOut(3).activation(Activation.SOFTMAX)
+                    .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
+            InputType.convolutional(7, 7, 2), new long[]{1, 2, 7, 7}, 3);
+
     public static final Arch CONV_POOL_DENSE = new Arch("Conv->Pool->Dense (flatten)", () -> List.of(
             new ConvolutionLayer.Builder(2, 2).name("c1").nOut(3).activation(Activation.TANH).build(),
             new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).name("pool").build(),

@@ -1,0 +1,44 @@
+package org.dl4jgrowth.demo;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The main job runs offline and prints the growth events and the comparison it promises. */
+class DigitsGrowthDemoTest {
+
+    @Test
+    void demoPrintsEachGrowthAndTheComparison() {
+        PrintStream saved = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            DigitsGrowthDemo.main(new String[0]);
+        } finally {
+            System.setOut(saved);
+        }
+        String out = buf.toString(StandardCharsets.UTF_8);
+        saved.println(out);
+        Matcher growths = Pattern.compile("h1 (\\d+)->(\\d+) \\(8 fresh\\)").matcher(out);
+        int n = 0;
+        int last = 4;
+        while (growths.find()) {
+            assertEquals(last, Integer.parseInt(growths.group(1)));
+            last = Integer.parseInt(growths.group(2));
+            n++;
+        }
+        assertEquals(3, n, "three growth events");
+        assertEquals(28, last);
+        Matcher grown = Pattern.compile("grown during fit\\(\\)\\s+28\\s+2110\\s+(0\\.\\d+)").matcher(out);
+        assertTrue(grown.find(), out);
+        assertTrue(Double.parseDouble(grown.group(1)) > 0.85, "grown network learned the digits");
+        assertTrue(out.contains("fixed small") && out.contains("fixed large"), out);
+    }
+}
