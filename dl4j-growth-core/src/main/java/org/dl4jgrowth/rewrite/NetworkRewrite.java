@@ -170,8 +170,8 @@ public final class NetworkRewrite {
 
     private long currentWidth(String layer) {
         Preconditions.checkNotNull(layer, "layer name");
-        Object conf = handle.cloneConfiguration();
-        Topology t = handle.topology(conf);
+        // Read-only look-up: the live configuration is not modified here.
+        Topology t = handle.topology(handle.liveConfiguration());
         Layer l = t.layer(layer);
         if (l == null) {
             if (t.hasVertex(layer)) {

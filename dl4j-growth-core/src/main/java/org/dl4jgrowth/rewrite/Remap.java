@@ -125,9 +125,8 @@ final class Remap {
     }
 
     /**
-     * Writes {@code block} (whose {@code axis} enumerates the fresh units in order, {@code block}
-     * entries per unit... expanded maps already account for that) into the fresh positions of
-     * {@code dst} along {@code axis}.
+     * Writes {@code block}, whose {@code axis} lists the fresh positions of {@code map} in order,
+     * into those positions of {@code dst}.
      */
     static void placeFresh(INDArray dst, int axis, UnitMap map, INDArray block) {
         if (dst.rank() == 1) {
