@@ -1,7 +1,7 @@
 package org.dl4jgrowth.how;
 
 /** See {@link UnitInitializer#functionPreserving()}. */
-public final class FunctionPreservingInit implements UnitInitializer {
+public final class FunctionPreservingInit extends StatelessInitializer {
     private static final long serialVersionUID = 1L;
 
     @Override
@@ -11,16 +11,6 @@ public final class FunctionPreservingInit implements UnitInitializer {
         for (WeightBlock out : units.fanOut()) {
             out.zero();
         }
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof FunctionPreservingInit;
-    }
-
-    @Override
-    public int hashCode() {
-        return FunctionPreservingInit.class.hashCode();
     }
 
     @Override

@@ -1,7 +1,7 @@
 package org.dl4jgrowth.how;
 
 /** See {@link UnitInitializer#random()}. */
-public final class RandomInit implements UnitInitializer {
+public final class RandomInit extends StatelessInitializer {
     private static final long serialVersionUID = 1L;
 
     @Override
@@ -11,16 +11,6 @@ public final class RandomInit implements UnitInitializer {
         for (WeightBlock out : units.fanOut()) {
             out.fillWithLayerInit();
         }
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof RandomInit;
-    }
-
-    @Override
-    public int hashCode() {
-        return RandomInit.class.hashCode();
     }
 
     @Override

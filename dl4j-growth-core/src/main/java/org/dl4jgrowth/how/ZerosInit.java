@@ -1,7 +1,7 @@
 package org.dl4jgrowth.how;
 
 /** See {@link UnitInitializer#zeros()}. */
-public final class ZerosInit implements UnitInitializer {
+public final class ZerosInit extends StatelessInitializer {
     private static final long serialVersionUID = 1L;
 
     @Override
@@ -13,16 +13,6 @@ public final class ZerosInit implements UnitInitializer {
         for (WeightBlock out : units.fanOut()) {
             out.zero();
         }
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof ZerosInit;
-    }
-
-    @Override
-    public int hashCode() {
-        return ZerosInit.class.hashCode();
     }
 
     @Override

@@ -172,15 +172,7 @@ public final class NetworkRewrite {
         Preconditions.checkNotNull(layer, "layer name");
         // Read-only look-up: the live configuration is not modified here.
         Topology t = handle.topology(handle.liveConfiguration());
-        Layer l = t.layer(layer);
-        if (l == null) {
-            if (t.hasVertex(layer)) {
-                throw new IllegalArgumentException("Vertex '" + layer + "' (" + t.vertexClass(layer)
-                        + ") is not a layer and cannot be grown: growable layers are " + LayerKind.GROWABLE_LIST);
-            }
-            throw new IllegalArgumentException("No layer named '" + layer + "' in this network; its layers are "
-                    + t.layerNames());
-        }
+        Layer l = t.requireLayer(layer);
         LayerKind kind = LayerKind.of(l);
         if (kind == null || !kind.growable()) {
             throw new IllegalArgumentException("Layer '" + layer + "' (" + l.getClass().getSimpleName()

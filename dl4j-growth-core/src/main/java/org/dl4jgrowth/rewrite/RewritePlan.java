@@ -81,15 +81,7 @@ final class RewritePlan {
     }
 
     private void addSite(Topology t, String name, UnitMap map, UnitInitializer init) {
-        Layer layer = t.layer(name);
-        if (layer == null) {
-            if (t.hasVertex(name)) {
-                throw new IllegalArgumentException("Vertex '" + name + "' (" + t.vertexClass(name)
-                        + ") is not a layer and cannot be grown: growable layers are " + LayerKind.GROWABLE_LIST);
-            }
-            throw new IllegalArgumentException("No layer named '" + name + "' in this network; its layers are "
-                    + t.layerNames());
-        }
+        Layer layer = t.requireLayer(name);
         LayerKind kind = LayerKind.of(layer);
         if (kind == null || !kind.growable()) {
             throw new IllegalArgumentException("Layer '" + name + "' (" + layer.getClass().getSimpleName()

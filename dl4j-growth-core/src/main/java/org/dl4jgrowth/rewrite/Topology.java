@@ -104,6 +104,20 @@ final class Topology {
         return layers.get(name);
     }
 
+    /** The layer called {@code name}; the error says what the name is instead, or lists the layers. */
+    Layer requireLayer(String name) {
+        Layer layer = layers.get(name);
+        if (layer != null) {
+            return layer;
+        }
+        if (hasVertex(name)) {
+            throw new IllegalArgumentException("Vertex '" + name + "' (" + vertexClass(name)
+                    + ") is not a layer and cannot be grown: growable layers are " + LayerKind.GROWABLE_LIST);
+        }
+        throw new IllegalArgumentException("No layer named '" + name + "' in this network; its layers are "
+                + layerNames());
+    }
+
     String vertexClass(String name) {
         return vertexClasses.get(name);
     }
