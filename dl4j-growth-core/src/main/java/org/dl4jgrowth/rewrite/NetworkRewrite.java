@@ -57,6 +57,7 @@ public final class NetworkRewrite {
     private final Map<String, UnitInitializer> perLayer = new HashMap<>();
     private UnitInitializer defaultInit = UnitInitializer.functionPreserving();
     private RewriteObserver observer = RewriteObserver.NONE;
+    private org.nd4j.linalg.api.rng.Random random;
 
     private NetworkRewrite(Model network) {
         this.handle = ModelHandle.of(network);
@@ -113,6 +114,24 @@ public final class NetworkRewrite {
     public NetworkRewrite initializer(String layer, UnitInitializer init) {
         currentWidth(layer);
         perLayer.put(layer, Preconditions.checkNotNull(init, "initializer for layer '%s'", layer));
+        return this;
+    }
+
+    /**
+     * Draws fresh units' random weights from a generator seeded with {@code seed} instead of ND4J's
+     * global one: growth becomes reproducible from this seed, and training's own random stream
+     * (dropout, weight noise) is left exactly where it was.
+     */
+    public NetworkRewrite seed(long seed) {
+        return random(Nd4j.getRandomFactory().getNewRandomInstance(seed));
+    }
+
+    /**
+     * Draws fresh units' random weights from {@code rng} (see {@link #seed(long)}); a growth
+     * controller passes its own generator so that successive growths continue one stream.
+     */
+    public NetworkRewrite random(org.nd4j.linalg.api.rng.Random rng) {
+        this.random = Preconditions.checkNotNull(rng, "random generator");
         return this;
     }
 
@@ -207,7 +226,7 @@ public final class NetworkRewrite {
             }
             NewUnits units = new NewUnits(site.layer, layer, site.map.freshUnits(), site.map.newWidth(), fanIn, bias,
                     ((BaseLayer) layer).getBiasInit(), fanOut);
-            site.initializer.initialize(units);
+            RandomScope.run(random, () -> site.initializer.initialize(units));
             out.put(site.layer, units);
         }
         return out;
