@@ -1,0 +1,23 @@
+package org.dl4jgrowth.when;
+
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
+
+import java.util.List;
+
+/** Validation shared by the composite triggers, so {@code and} and {@code or} reject the same inputs. */
+final class TriggerLists {
+
+    private TriggerLists() {
+    }
+
+    static ImmutableList<GrowthTrigger> checked(String factory, List<GrowthTrigger> triggers) {
+        Preconditions.checkArgument(triggers != null && !triggers.isEmpty(),
+                "%s(triggers): at least one trigger is required (got: %s)", factory, triggers);
+        for (int i = 0; i < triggers.size(); i++) {
+            Preconditions.checkArgument(triggers.get(i) != null,
+                    "%s(triggers): triggers must not be null (got: null at index %s of %s)", factory, i, triggers);
+        }
+        return ImmutableList.copyOf(triggers);
+    }
+}
