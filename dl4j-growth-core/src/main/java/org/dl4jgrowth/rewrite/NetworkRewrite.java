@@ -71,6 +71,36 @@ public final class NetworkRewrite {
         return new NetworkRewrite(network);
     }
 
+    /**
+     * The layers of {@code network} that a rewrite could grow now: growable classes whose whole
+     * path to their consumers is supported, in the network's layer order.
+     */
+    public static List<String> growableLayers(Model network) {
+        ModelHandle h = ModelHandle.of(network);
+        List<String> out = new ArrayList<>();
+        for (String name : h.topology(h.liveConfiguration()).layerNames()) {
+            Topology t = h.topology(h.cloneConfiguration());
+            Layer l = t.layer(name);
+            LayerKind kind = LayerKind.of(l);
+            if (kind == null || !kind.growable() || t.isOutput(name)) {
+                continue;
+            }
+            int width = Math.toIntExact(((FeedForwardLayer) l).getNOut());
+            try {
+                RewritePlan.plan(t, Map.of(name, UnitMap.identity(width)), Map.of());
+                out.add(name);
+            } catch (IllegalArgumentException notGrowable) {
+                // a refusal is the answer: this layer cannot be grown
+            }
+        }
+        return out;
+    }
+
+    /** The current width (nOut) of a growable layer; the error names the layer if it is not one. */
+    public static int width(Model network, String layer) {
+        return Math.toIntExact(of(network).currentWidth(layer));
+    }
+
     /** Rebuilds the units of {@code layer} as {@code map} says. */
     public NetworkRewrite unitMap(String layer, UnitMap map) {
         Preconditions.checkNotNull(map, "unit map for layer '%s'", layer);

@@ -32,12 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class TrainingContinuesTest {
 
-    static final TestNets.Arch MLP = new TestNets.Arch("digits MLP", () -> List.of(
-            new DenseLayer.Builder().name("h1").nOut(4).activation(new ActivationGrowthReLU()).build(),
-            new DenseLayer.Builder().name("h2").nOut(4).activation(Activation.TANH).build(),
-            new OutputLayer.Builder().name("out").nOut(10).activation(Activation.SOFTMAX)
-                    .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
-            InputType.feedForward(64), new long[]{1, 64}, 10);
+    static final TestNets.Arch MLP = TestNets.DIGITS_MLP;
 
     /** Records the loss of every minibatch and grows h1 and h2 at two chosen iterations. */
     static final class GrowAt extends BaseTrainingListener {

@@ -101,6 +101,15 @@ public final class TestNets {
                     .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
             InputType.feedForward(4), new long[]{1, 4}, 3);
 
+    /** 64 -> h1(4, growth ReLU) -> h2(4, tanh) -> 10 softmax: sized for the bundled digits data. */
+    public static final Arch DIGITS_MLP = new Arch("digits MLP", () -> List.of(
+            new DenseLayer.Builder().name("h1").nOut(4)
+                    .activation(new org.dl4jgrowth.activation.ActivationGrowthReLU()).build(),
+            new DenseLayer.Builder().name("h2").nOut(4).activation(Activation.TANH).build(),
+            new OutputLayer.Builder().name("out").nOut(10).activation(Activation.SOFTMAX)
+                    .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
+            InputType.feedForward(64), new long[]{1, 64}, 10);
+
     public static final Arch CONV_BN_CONV = new Arch("Conv->BN->Act->Conv->GlobalPool->Output", () -> List.of(
             new ConvolutionLayer.Builder(3, 3).name("c1").nOut(4).activation(Activation.IDENTITY).build(),
             new BatchNormalization.Builder().name("bn1").build(),

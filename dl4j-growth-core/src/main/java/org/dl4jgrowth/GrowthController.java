@@ -1,0 +1,172 @@
+package org.dl4jgrowth;
+
+import com.google.common.base.Preconditions;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.rewrite.PreparedRewrite;
+import org.dl4jgrowth.rewrite.RewriteResult;
+import org.dl4jgrowth.when.TrainingProgress;
+import org.nd4j.linalg.api.rng.Random;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Grows one network by a {@link GrowthPolicy}: asks the policy when, where and how much, performs
+ * the growth through {@link NetworkRewrite} (in place, optimizer state kept), and records a
+ * {@link GrowthEvent}. Free of listener assumptions: {@link GrowthListener} calls it from DL4J's
+ * training callbacks, and a distributed driver can call {@link #onEpochEnd} or {@link #growNow}
+ * between rounds.
+ *
+ * <p>A controller belongs to the first network it sees and refuses any other: its history, counts
+ * and random generator describe that network alone. Use one controller per network
+ * ({@link GrowthPolicy#newController()}).
+ */
+public final class GrowthController {
+    private static final Logger log = LoggerFactory.getLogger(GrowthController.class);
+
+    private final GrowthPolicy policy;
+    private final GrowthHistory history = new GrowthHistory();
+    private Random random;
+    private Model network;
+    private long lastGrowthIteration = -1;
+    private int lastGrowthEpoch = -1;
+
+    GrowthController(GrowthPolicy policy) {
+        this.policy = Preconditions.checkNotNull(policy, "policy");
+    }
+
+    public GrowthPolicy policy() {
+        return policy;
+    }
+
+    public GrowthHistory history() {
+        return history;
+    }
+
+    /** Called after each training iteration; grows if the trigger says so. */
+    public synchronized Optional<GrowthEvent> onIteration(Model net, long iteration, int epoch) {
+        return consider(net, iteration, epoch, false);
+    }
+
+    /** Called at the end of each epoch (before DL4J increments its epoch count); grows if the trigger says so. */
+    public synchronized Optional<GrowthEvent> onEpochEnd(Model net) {
+        return consider(net, iterationCount(net), epochCount(net), true);
+    }
+
+    /** Grows now, whatever the trigger says (still within the caps). */
+    public synchronized Optional<GrowthEvent> growNow(Model net) {
+        bind(net);
+        return grow(net, progress(iterationCount(net), epochCount(net), false));
+    }
+
+    private Optional<GrowthEvent> consider(Model net, long iteration, int epoch, boolean atEpochEnd) {
+        bind(net);
+        TrainingProgress p = progress(iteration, epoch, atEpochEnd);
+        if (!policy.when().shouldGrow(p)) {
+            return Optional.empty();
+        }
+        return grow(net, p);
+    }
+
+    private TrainingProgress progress(long iteration, int epoch, boolean atEpochEnd) {
+        return TrainingProgress.builder().iteration(iteration).epoch(epoch).atEpochEnd(atEpochEnd)
+                .growthHistory(history.size(), lastGrowthIteration, lastGrowthEpoch).build();
+    }
+
+    /** Ties the controller to its network and checks the policy's layer names against it once. */
+    private void bind(Model net) {
+        Preconditions.checkNotNull(net, "network");
+        if (network == null) {
+            List<String> growable = NetworkRewrite.growableLayers(net);
+            for (String layer : policy.where().namedLayers()) {
+                NetworkRewrite.width(net, layer);   // unknown or unsupported class: a clear error
+                if (!growable.contains(layer)) {
+                    throw new IllegalArgumentException("Layer '" + layer + "' named by the growth policy cannot be "
+                            + "grown in this network (its path to its consumers is not supported); growable layers: "
+                            + growable);
+                }
+            }
+            network = net;
+        } else if (network != net) {
+            throw new IllegalStateException("This growth controller already grows another network ("
+                    + network.getClass().getSimpleName() + "@" + Integer.toHexString(System.identityHashCode(network))
+                    + "): its history and random generator belong to that network. Use one GrowthListener or "
+                    + "GrowthPolicy.newController() per network.");
+        }
+    }
+
+    private Optional<GrowthEvent> grow(Model net, TrainingProgress p) {
+        List<String> growable = NetworkRewrite.growableLayers(net);
+        List<String> chosen = policy.where().select(growable, history.size());
+        Map<String, int[]> widths = new LinkedHashMap<>();
+        for (String layer : chosen) {
+            int width = NetworkRewrite.width(net, layer);
+            int target = Math.min(policy.howMuch().grownWidth(width), policy.maxWidth(layer));
+            if (target > width) {
+                widths.put(layer, new int[]{width, target});
+            }
+        }
+        if (widths.isEmpty()) {
+            log.debug("No growth at iteration {}: {} already at their maximum width", p.iteration(), chosen);
+            return Optional.empty();
+        }
+        NetworkRewrite rewrite = NetworkRewrite.of(net).initializer(policy.initializer()).random(random());
+        widths.forEach((layer, w) -> rewrite.widen(layer, w[1]));
+        PreparedRewrite prepared = rewrite.prepare();
+        if (prepared.numParamsAfter() > policy.maxParams()) {
+            log.info("Growth skipped at iteration {}: {} would leave {} parameters, above maxParams {}",
+                    p.iteration(), widths.keySet(), prepared.numParamsAfter(), policy.maxParams());
+            return Optional.empty();
+        }
+        double score = net.score();
+        RewriteResult r = prepared.apply();
+        List<GrowthEvent.LayerGrowth> layers = new ArrayList<>();
+        widths.forEach((layer, w) -> layers.add(new GrowthEvent.LayerGrowth(layer, w[0], w[1])));
+        GrowthEvent event = new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
+                policy.initializer(), r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6);
+        history.add(event);
+        lastGrowthIteration = p.iteration();
+        lastGrowthEpoch = p.epoch();
+        log.info("{}", event);
+        return Optional.of(event);
+    }
+
+    /** One generator for all of this network's growths, so successive growths continue one stream. */
+    private Random random() {
+        if (random == null) {
+            random = Nd4j.getRandomFactory().getNewRandomInstance(policy.seed());
+        }
+        return random;
+    }
+
+    static long iterationCount(Model net) {
+        if (net instanceof MultiLayerNetwork) {
+            return ((MultiLayerNetwork) net).getIterationCount();
+        }
+        if (net instanceof ComputationGraph) {
+            return ((ComputationGraph) net).getIterationCount();
+        }
+        throw new IllegalArgumentException("Only MultiLayerNetwork and ComputationGraph can grow (got: "
+                + net.getClass().getName() + ")");
+    }
+
+    static int epochCount(Model net) {
+        if (net instanceof MultiLayerNetwork) {
+            return ((MultiLayerNetwork) net).getEpochCount();
+        }
+        if (net instanceof ComputationGraph) {
+            return ((ComputationGraph) net).getEpochCount();
+        }
+        throw new IllegalArgumentException("Only MultiLayerNetwork and ComputationGraph can grow (got: "
+                + net.getClass().getName() + ")");
+    }
+}

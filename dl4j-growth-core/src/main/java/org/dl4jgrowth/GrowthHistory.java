@@ -1,0 +1,81 @@
+package org.dl4jgrowth;
+
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The growth events of one network, in order. Appending is synchronised; reads are snapshots. */
+public final class GrowthHistory {
+    private final List<GrowthEvent> events = new ArrayList<>();
+
+    public GrowthHistory() {
+    }
+
+    @JsonCreator
+    GrowthHistory(@JsonProperty("events") List<GrowthEvent> events) {
+        if (events != null) {
+            this.events.addAll(events);
+        }
+    }
+
+    synchronized void add(GrowthEvent e) {
+        Preconditions.checkArgument(e.index() == events.size(), "event index %s out of order (expected %s)",
+                e.index(), events.size());
+        events.add(e);
+    }
+
+    /** An immutable snapshot of the events so far. */
+    @JsonProperty("events")
+    public synchronized List<GrowthEvent> events() {
+        return ImmutableList.copyOf(events);
+    }
+
+    public synchronized int size() {
+        return events.size();
+    }
+
+    public String toJson() {
+        return GrowthJson.toJson(this);
+    }
+
+    public static GrowthHistory fromJson(String json) {
+        return GrowthJson.fromJson(json, GrowthHistory.class);
+    }
+
+    /** Writes the history as JSON, replacing the file atomically so a reader never sees half of it. */
+    public void writeJson(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            Path tmp = Files.createTempFile(parent, file.getFileName().toString(), ".tmp");
+            Files.write(tmp, toJson().getBytes(StandardCharsets.UTF_8));
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write the growth history to " + file, e);
+        }
+    }
+
+    @Override
+    public synchronized boolean equals(Object o) {
+        return o instanceof GrowthHistory && ((GrowthHistory) o).events().equals(events);
+    }
+
+    @Override
+    public synchronized int hashCode() {
+        return events.hashCode();
+    }
+
+    @Override
+    public synchronized String toString() {
+        return "GrowthHistory" + events;
+    }
+}

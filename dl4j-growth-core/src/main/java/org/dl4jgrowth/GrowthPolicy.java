@@ -1,0 +1,240 @@
+package org.dl4jgrowth;
+
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableMap;
+import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.when.GrowthTrigger;
+import org.dl4jgrowth.where.GrowthAmount;
+import org.dl4jgrowth.where.SiteSelector;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What to grow and when: the four questions of the growing-networks literature as one immutable,
+ * JSON-serialisable value. <b>When</b> is a {@link GrowthTrigger}, <b>where</b> a
+ * {@link SiteSelector}, <b>how much</b> a {@link GrowthAmount} with caps on each layer's width and
+ * on the network's parameter count, <b>how</b> a {@link UnitInitializer}; the seed drives the
+ * growth's own random generator (never ND4J's global one).
+ *
+ * <pre>{@code
+ * GrowthPolicy policy = GrowthPolicy.builder()
+ *     .when(GrowthTrigger.everyEpochs(2).and(GrowthTrigger.maxGrowths(3)))
+ *     .where(SiteSelector.layers("hidden"))
+ *     .howMuch(GrowthAmount.add(8))
+ *     .maxWidth(64)
+ *     .initializer(UnitInitializer.functionPreserving())
+ *     .seed(42)
+ *     .build();
+ * }</pre>
+ */
+public final class GrowthPolicy implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final GrowthTrigger when;
+    private final SiteSelector where;
+    private final GrowthAmount howMuch;
+    private final UnitInitializer initializer;
+    private final int maxWidth;
+    private final Map<String, Integer> maxWidths;
+    private final long maxParams;
+    private final long seed;
+
+    @JsonCreator
+    private GrowthPolicy(@JsonProperty("when") GrowthTrigger when, @JsonProperty("where") SiteSelector where,
+                         @JsonProperty("howMuch") GrowthAmount howMuch,
+                         @JsonProperty("initializer") UnitInitializer initializer,
+                         @JsonProperty("maxWidth") int maxWidth,
+                         @JsonProperty("maxWidths") Map<String, Integer> maxWidths,
+                         @JsonProperty("maxParams") long maxParams, @JsonProperty("seed") long seed) {
+        this.when = when;
+        this.where = where;
+        this.howMuch = howMuch;
+        this.initializer = initializer;
+        this.maxWidth = maxWidth;
+        this.maxWidths = ImmutableMap.copyOf(maxWidths == null ? Map.of() : maxWidths);
+        this.maxParams = maxParams;
+        this.seed = seed;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A controller with fresh history and a fresh growth generator, for one network. */
+    public GrowthController newController() {
+        return new GrowthController(this);
+    }
+
+    public GrowthTrigger when() {
+        return when;
+    }
+
+    public SiteSelector where() {
+        return where;
+    }
+
+    public GrowthAmount howMuch() {
+        return howMuch;
+    }
+
+    public UnitInitializer initializer() {
+        return initializer;
+    }
+
+    /** The widest {@code layer} may become. */
+    public int maxWidth(String layer) {
+        return maxWidths.getOrDefault(layer, maxWidth);
+    }
+
+    /** The most parameters the network may have after a growth. */
+    public long maxParams() {
+        return maxParams;
+    }
+
+    public long seed() {
+        return seed;
+    }
+
+    public String toJson() {
+        return GrowthJson.toJson(this);
+    }
+
+    public static GrowthPolicy fromJson(String json) {
+        GrowthPolicy p = GrowthJson.fromJson(json, GrowthPolicy.class);
+        // Checked like the builder: JSON written by hand must not bypass validation.
+        return p.toBuilder().build();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.when = when;
+        b.where = where;
+        b.howMuch = howMuch;
+        b.initializer = initializer;
+        b.maxWidth = maxWidth;
+        b.maxWidths.putAll(maxWidths);
+        b.maxParams = maxParams;
+        b.seed = seed;
+        return b;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof GrowthPolicy)) {
+            return false;
+        }
+        GrowthPolicy p = (GrowthPolicy) o;
+        return when.equals(p.when) && where.equals(p.where) && howMuch.equals(p.howMuch)
+                && initializer.equals(p.initializer) && maxWidth == p.maxWidth && maxWidths.equals(p.maxWidths)
+                && maxParams == p.maxParams && seed == p.seed;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(when, where, howMuch, initializer, maxWidth, maxWidths, maxParams, seed);
+    }
+
+    @Override
+    public String toString() {
+        return "GrowthPolicy{when=" + when + ", where=" + where + ", howMuch=" + howMuch + ", initializer="
+                + initializer + ", maxWidth=" + (maxWidth == Integer.MAX_VALUE ? "none" : maxWidth)
+                + (maxWidths.isEmpty() ? "" : ", maxWidths=" + maxWidths)
+                + ", maxParams=" + (maxParams == Long.MAX_VALUE ? "none" : maxParams) + ", seed=" + seed + "}";
+    }
+
+    /** Each setter checks its value; {@link #build()} checks that when, where and how much are given. */
+    public static final class Builder {
+        private GrowthTrigger when;
+        private SiteSelector where;
+        private GrowthAmount howMuch;
+        private UnitInitializer initializer = UnitInitializer.functionPreserving();
+        private int maxWidth = Integer.MAX_VALUE;
+        private final Map<String, Integer> maxWidths = new LinkedHashMap<>();
+        private long maxParams = Long.MAX_VALUE;
+        private long seed;
+
+        private Builder() {
+        }
+
+        /** When to grow, e.g. {@code GrowthTrigger.everyEpochs(2).and(GrowthTrigger.maxGrowths(3))}. */
+        public Builder when(GrowthTrigger trigger) {
+            this.when = Preconditions.checkNotNull(trigger, "when(trigger): trigger must not be null");
+            return this;
+        }
+
+        /** Which layers grow, e.g. {@code SiteSelector.layers("hidden")}. */
+        public Builder where(SiteSelector selector) {
+            this.where = Preconditions.checkNotNull(selector, "where(selector): selector must not be null");
+            return this;
+        }
+
+        /** How much each chosen layer grows, e.g. {@code GrowthAmount.add(8)}. */
+        public Builder howMuch(GrowthAmount amount) {
+            this.howMuch = Preconditions.checkNotNull(amount, "howMuch(amount): amount must not be null");
+            return this;
+        }
+
+        /** How fresh units start (default: function-preserving). */
+        public Builder initializer(UnitInitializer init) {
+            this.initializer = Preconditions.checkNotNull(init, "initializer(init): init must not be null");
+            return this;
+        }
+
+        /** No layer grows beyond {@code units} (default: no limit). */
+        public Builder maxWidth(int units) {
+            Preconditions.checkArgument(units >= 1, "maxWidth(units): units must be at least 1 (got: %s)", units);
+            this.maxWidth = units;
+            return this;
+        }
+
+        /** Layer {@code layer} grows to at most {@code units}, overriding {@link #maxWidth(int)}. */
+        public Builder maxWidth(String layer, int units) {
+            Preconditions.checkArgument(layer != null && !layer.isEmpty(),
+                    "maxWidth(layer, units): layer must be a layer name (got: %s)", layer);
+            Preconditions.checkArgument(units >= 1, "maxWidth(\"%s\", units): units must be at least 1 (got: %s)",
+                    layer, units);
+            maxWidths.put(layer, units);
+            return this;
+        }
+
+        /** A growth that would leave the network with more than {@code params} parameters is skipped. */
+        public Builder maxParams(long params) {
+            Preconditions.checkArgument(params >= 1, "maxParams(params): params must be at least 1 (got: %s)", params);
+            this.maxParams = params;
+            return this;
+        }
+
+        /** Seed of the growth's own random generator (default 0). */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        public GrowthPolicy build() {
+            if (when == null) {
+                throw new IllegalStateException("GrowthPolicy: when(...) is required, e.g. "
+                        + "GrowthTrigger.everyEpochs(1), everyIterations(n), atEpochs(...), atIterations(...)");
+            }
+            if (where == null) {
+                throw new IllegalStateException("GrowthPolicy: where(...) is required: SiteSelector.layers(...), "
+                        + "allGrowable() or roundRobin(...)");
+            }
+            if (howMuch == null) {
+                throw new IllegalStateException("GrowthPolicy: howMuch(...) is required: GrowthAmount.add(n) or "
+                        + "GrowthAmount.factor(f)");
+            }
+            Preconditions.checkArgument(maxWidth >= 1, "maxWidth must be at least 1 (got: %s)", maxWidth);
+            Preconditions.checkArgument(maxParams >= 1, "maxParams must be at least 1 (got: %s)", maxParams);
+            for (Map.Entry<String, Integer> e : maxWidths.entrySet()) {
+                Preconditions.checkArgument(e.getValue() != null && e.getValue() >= 1,
+                        "maxWidth(\"%s\", units): units must be at least 1 (got: %s)", e.getKey(), e.getValue());
+            }
+            return new GrowthPolicy(when, where, howMuch, initializer, maxWidth, maxWidths, maxParams, seed);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package org.dl4jgrowth.where;
+
+import org.nd4j.shade.jackson.annotation.JsonTypeInfo;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * <b>Where</b> to grow: picks the layers that grow at one growth event. Stateless value objects,
+ * JSON-serialisable through their class name; whatever they need to remember (how many growths
+ * happened) arrives as an argument.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.CLASS, include = JsonTypeInfo.As.PROPERTY, property = "@class")
+public interface SiteSelector extends Serializable {
+
+    /**
+     * @param growable      the layers the network can grow now, in layer order
+     * @param growthsSoFar  growth events already performed on this network
+     * @return the layers to grow this time, in order; every name must be in {@code growable}
+     */
+    List<String> select(List<String> growable, int growthsSoFar);
+
+    /** Names the layers the selector may pick, so they can be checked against the network up front. */
+    List<String> namedLayers();
+
+    /** Always these layers, together. */
+    static SiteSelector layers(String... names) {
+        return new NamedLayers(names);
+    }
+
+    /** Every growable hidden layer, together. */
+    static SiteSelector allGrowable() {
+        return new AllGrowable();
+    }
+
+    /** One layer per growth, cycling through the given names (or through all growable layers if none). */
+    static SiteSelector roundRobin(String... names) {
+        return new RoundRobin(names);
+    }
+}
