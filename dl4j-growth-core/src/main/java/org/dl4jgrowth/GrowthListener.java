@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 
 import java.nio.file.Path;
+import java.util.function.Consumer;
 
 /**
  * Grows a {@code MultiLayerNetwork} or {@code ComputationGraph} while it trains: attach it with
@@ -33,14 +34,16 @@ import java.nio.file.Path;
 public final class GrowthListener extends BaseTrainingListener {
     private final GrowthController controller;
     private final Path historyFile;
+    private final Consumer<GrowthEvent> onGrowth;
 
     public GrowthListener(GrowthPolicy policy) {
-        this(policy.newController(), null);
+        this(policy.newController(), null, e -> { });
     }
 
-    private GrowthListener(GrowthController controller, Path historyFile) {
+    private GrowthListener(GrowthController controller, Path historyFile, Consumer<GrowthEvent> onGrowth) {
         this.controller = controller;
         this.historyFile = historyFile;
+        this.onGrowth = onGrowth;
     }
 
     public static Builder builder() {
@@ -57,23 +60,25 @@ public final class GrowthListener extends BaseTrainingListener {
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
-        controller.onIteration(model, iteration, epoch).ifPresent(e -> writeHistory());
+        controller.onIteration(model, iteration, epoch).ifPresent(this::grown);
     }
 
     @Override
     public void onEpochEnd(Model model) {
-        controller.onEpochEnd(model).ifPresent(e -> writeHistory());
+        controller.onEpochEnd(model).ifPresent(this::grown);
     }
 
-    private void writeHistory() {
+    private void grown(GrowthEvent event) {
         if (historyFile != null) {
             controller.history().writeJson(historyFile);
         }
+        onGrowth.accept(event);
     }
 
     public static final class Builder {
         private GrowthPolicy policy;
         private Path historyFile;
+        private Consumer<GrowthEvent> onGrowth = e -> { };
 
         private Builder() {
         }
@@ -89,12 +94,18 @@ public final class GrowthListener extends BaseTrainingListener {
             return this;
         }
 
+        /** Called with each event right after the growth (on the training thread: keep it short). */
+        public Builder onGrowth(Consumer<GrowthEvent> callback) {
+            this.onGrowth = Preconditions.checkNotNull(callback, "onGrowth(callback): callback must not be null");
+            return this;
+        }
+
         public GrowthListener build() {
             if (policy == null) {
                 throw new IllegalStateException("GrowthListener: policy(...) is required, built with "
                         + "GrowthPolicy.builder()");
             }
-            return new GrowthListener(policy.newController(), historyFile);
+            return new GrowthListener(policy.newController(), historyFile, onGrowth);
         }
     }
 }

@@ -1,18 +1,19 @@
 package org.dl4jgrowth.demo;
 
-import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
-import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.dl4jgrowth.GrowthListener;
+import org.dl4jgrowth.GrowthPolicy;
 import org.dl4jgrowth.activation.ActivationGrowthReLU;
 import org.dl4jgrowth.data.Digits;
 import org.dl4jgrowth.how.UnitInitializer;
-import org.dl4jgrowth.rewrite.NetworkRewrite;
-import org.dl4jgrowth.rewrite.RewriteResult;
+import org.dl4jgrowth.when.GrowthTrigger;
+import org.dl4jgrowth.where.GrowthAmount;
+import org.dl4jgrowth.where.SiteSelector;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
@@ -20,16 +21,19 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
+import java.nio.file.Path;
+
 /**
- * The project's main job: trains a small MLP on the bundled scikit-learn digits data, widens its
- * hidden layer in place at the end of some epochs while {@code fit()} runs, prints each growth, and
- * compares test accuracy with fixed-width baselines trained for the same number of epochs.
+ * The project's main job: trains a small MLP on the bundled scikit-learn digits data with a
+ * {@link GrowthListener} attached, so its hidden layer grows in place during {@code fit()}; prints
+ * each growth event as it happens, then compares test accuracy with fixed-width baselines trained
+ * for the same number of epochs.
  */
 public final class DigitsGrowthDemo {
-    private static final int EPOCHS = 12;
-    private static final int START_WIDTH = 4;
-    private static final int STEP = 8;
-    private static final int MAX_WIDTH = 28;
+    static final int EPOCHS = 12;
+    static final int START_WIDTH = 4;
+    static final int STEP = 8;
+    static final int MAX_WIDTH = 28;
     private static final long SEED = 42;
 
     private DigitsGrowthDemo() {
@@ -40,12 +44,24 @@ public final class DigitsGrowthDemo {
         System.out.printf("dl4j-growth demo: scikit-learn digits, %d train / %d test examples, backend %s%n",
                 split.train().numExamples(), split.test().numExamples(), Nd4j.getBackend().getClass().getSimpleName());
 
+        GrowthPolicy policy = GrowthPolicy.builder()
+                .when(GrowthTrigger.everyEpochs(2))
+                .where(SiteSelector.layers("h1"))
+                .howMuch(GrowthAmount.add(STEP))
+                .maxWidth(MAX_WIDTH)
+                .initializer(UnitInitializer.functionPreserving())
+                .seed(SEED)
+                .build();
+        Path historyFile = Path.of(System.getProperty("java.io.tmpdir"), "dl4j-growth-demo-history.json");
+        GrowthListener growth = GrowthListener.builder().policy(policy).historyFile(historyFile)
+                .onGrowth(e -> System.out.println("  " + e)).build();
+        System.out.println("Policy: " + policy);
+
         MultiLayerNetwork grown = mlp(START_WIDTH);
-        grown.setListeners(new GrowEveryOtherEpoch());
-        System.out.printf("Growing: hidden layer 'h1' starts with %d units, +%d function-preserving units every "
-                + "2 epochs up to %d; %d epochs of Adam.%n", START_WIDTH, STEP, MAX_WIDTH, EPOCHS);
+        grown.addListeners(growth);
         grown.fit(Digits.iterator(split.train(), 64), EPOCHS);
         int finalWidth = (int) grown.getLayer("h1").getParam("W").size(1);
+        System.out.printf("%d growth events; history written to %s%n", growth.history().size(), historyFile);
 
         MultiLayerNetwork small = mlp(START_WIDTH);
         small.fit(Digits.iterator(split.train(), 64), EPOCHS);
@@ -54,7 +70,8 @@ public final class DigitsGrowthDemo {
 
         DataSetIterator test = Digits.iterator(split.test(), 256);
         System.out.println();
-        System.out.printf("%-28s %8s %12s %14s%n", "network", "h1 width", "parameters", "test accuracy");
+        System.out.printf("%-28s %8s %12s %14s%n", "network (" + EPOCHS + " epochs)", "h1 width", "parameters",
+                "test accuracy");
         report("grown during fit()", grown, test);
         report("fixed small", small, test);
         report("fixed large", large, test);
@@ -76,24 +93,5 @@ public final class DigitsGrowthDemo {
                 .setInputType(InputType.feedForward(Digits.NUM_FEATURES)).build());
         net.init();
         return net;
-    }
-
-    /** Widens 'h1' at the end of every second epoch, in place, while fit() is running. */
-    private static final class GrowEveryOtherEpoch extends BaseTrainingListener {
-        @Override
-        public void onEpochEnd(Model model) {
-            MultiLayerNetwork net = (MultiLayerNetwork) model;
-            int epoch = net.getEpochCount();
-            long width = net.getLayer("h1").getParam("W").size(1);
-            if (epoch % 2 != 1 || width + STEP > MAX_WIDTH) {
-                return;
-            }
-            double score = net.score();
-            RewriteResult r = NetworkRewrite.of(net).grow("h1", STEP)
-                    .initializer(UnitInitializer.functionPreserving()).apply();
-            System.out.printf("  epoch %2d, iteration %4d: h1 %s, parameters %d -> %d, last minibatch loss %.4f, "
-                            + "rewrite %.1f ms%n", epoch, net.getIterationCount(), r.layers().get("h1"),
-                    r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6);
-        }
     }
 }

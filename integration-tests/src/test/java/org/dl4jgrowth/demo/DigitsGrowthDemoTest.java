@@ -26,7 +26,8 @@ class DigitsGrowthDemoTest {
         }
         String out = buf.toString(StandardCharsets.UTF_8);
         saved.println(out);
-        Matcher growths = Pattern.compile("h1 (\\d+)->(\\d+) \\(8 fresh\\)").matcher(out);
+        Matcher growths = Pattern.compile("growth #\\d+ at iteration \\d+, epoch \\d+ \\(end\\): \\[h1 (\\d+)->(\\d+)\\]")
+                .matcher(out);
         int n = 0;
         int last = 4;
         while (growths.find()) {
@@ -40,5 +41,6 @@ class DigitsGrowthDemoTest {
         assertTrue(grown.find(), out);
         assertTrue(Double.parseDouble(grown.group(1)) > 0.85, "grown network learned the digits");
         assertTrue(out.contains("fixed small") && out.contains("fixed large"), out);
+        assertTrue(out.contains("3 growth events"), out);
     }
 }
