@@ -132,7 +132,7 @@ public final class GrowthController {
         List<GrowthEvent.LayerGrowth> layers = new ArrayList<>();
         widths.forEach((layer, w) -> layers.add(new GrowthEvent.LayerGrowth(layer, w[0], w[1])));
         GrowthEvent event = new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
-                policy.initializer(), r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6);
+                policy.initializer(), r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6, r.notes());
         history.add(event);
         lastGrowthIteration = p.iteration();
         lastGrowthEpoch = p.epoch();

@@ -8,7 +8,10 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.nd4j.shade.jackson.annotation.JsonPropertyOrder;
 
 import java.io.Serializable;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -18,7 +21,7 @@ import java.util.Objects;
  * answers "how did this network get this shape?" on its own.
  */
 @JsonPropertyOrder({"index", "iteration", "epoch", "atEpochEnd", "layers", "initializer", "paramsBefore",
-        "paramsAfter", "scoreBefore", "rewriteMillis"})
+        "paramsAfter", "scoreBefore", "rewriteMillis", "notes"})
 public final class GrowthEvent implements Serializable {
     private static final long serialVersionUID = 1L;
 
@@ -83,6 +86,7 @@ public final class GrowthEvent implements Serializable {
     private final long paramsAfter;
     private final double scoreBefore;
     private final double rewriteMillis;
+    private final Map<String, Map<String, Object>> notes;
 
     @JsonCreator
     public GrowthEvent(@JsonProperty("index") int index, @JsonProperty("iteration") long iteration,
@@ -91,7 +95,8 @@ public final class GrowthEvent implements Serializable {
                        @JsonProperty("initializer") UnitInitializer initializer,
                        @JsonProperty("paramsBefore") long paramsBefore, @JsonProperty("paramsAfter") long paramsAfter,
                        @JsonProperty("scoreBefore") double scoreBefore,
-                       @JsonProperty("rewriteMillis") double rewriteMillis) {
+                       @JsonProperty("rewriteMillis") double rewriteMillis,
+                       @JsonProperty("notes") Map<String, Map<String, Object>> notes) {
         this.index = index;
         this.iteration = iteration;
         this.epoch = epoch;
@@ -102,6 +107,11 @@ public final class GrowthEvent implements Serializable {
         this.paramsAfter = paramsAfter;
         this.scoreBefore = scoreBefore;
         this.rewriteMillis = rewriteMillis;
+        Map<String, Map<String, Object>> n = new LinkedHashMap<>();
+        if (notes != null) {
+            notes.forEach((k, v) -> n.put(k, Collections.unmodifiableMap(new LinkedHashMap<>(v))));
+        }
+        this.notes = Collections.unmodifiableMap(n);
     }
 
     /** 0 for the network's first growth, then 1, 2, ... */
@@ -158,6 +168,15 @@ public final class GrowthEvent implements Serializable {
         return rewriteMillis;
     }
 
+    /**
+     * What the initialiser noted per layer: for GradMax the top singular values of the gradient
+     * statistic and any fallback taken. Empty for initialisers that note nothing.
+     */
+    @JsonProperty("notes")
+    public Map<String, Map<String, Object>> notes() {
+        return notes;
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof GrowthEvent)) {
@@ -167,19 +186,19 @@ public final class GrowthEvent implements Serializable {
         return index == e.index && iteration == e.iteration && epoch == e.epoch && atEpochEnd == e.atEpochEnd
                 && layers.equals(e.layers) && initializer.equals(e.initializer) && paramsBefore == e.paramsBefore
                 && paramsAfter == e.paramsAfter && Double.compare(scoreBefore, e.scoreBefore) == 0
-                && Double.compare(rewriteMillis, e.rewriteMillis) == 0;
+                && Double.compare(rewriteMillis, e.rewriteMillis) == 0 && notes.equals(e.notes);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(index, iteration, epoch, atEpochEnd, layers, initializer, paramsBefore, paramsAfter,
-                scoreBefore, rewriteMillis);
+                scoreBefore, rewriteMillis, notes);
     }
 
     @Override
     public String toString() {
         return String.format("growth #%d at iteration %d, epoch %d%s: %s, %s init, params %d -> %d, score before "
                         + "%.5f, rewrite %.1f ms", index, iteration, epoch, atEpochEnd ? " (end)" : "", layers,
-                initializer, paramsBefore, paramsAfter, scoreBefore, rewriteMillis);
+                initializer, paramsBefore, paramsAfter, scoreBefore, rewriteMillis) + (notes.isEmpty() ? "" : ", " + notes);
     }
 }

@@ -6,7 +6,10 @@ import org.deeplearning4j.nn.conf.layers.Layer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The fresh units of one grown layer, as handed to a {@link UnitInitializer}: where they sit, and
@@ -22,6 +25,8 @@ public final class NewUnits {
     private final INDArray bias;
     private final double biasInit;
     private final List<WeightBlock> fanOut;
+    private final StatisticSource statistics;
+    private final Map<String, Object> notes = new LinkedHashMap<>();
 
     /**
      * Built by the rewriter.
@@ -34,9 +39,10 @@ public final class NewUnits {
      * @param bias      their biases, shape {@code [k]}, or null when the layer has no bias
      * @param biasInit  the layer's configured initial bias
      * @param fanOut    their outgoing weights, one block per consuming layer
+     * @param statistics gradient statistics of the network before the growth
      */
     public NewUnits(String layerName, Layer layer, int[] positions, int newWidth, WeightBlock fanIn, INDArray bias,
-                    double biasInit, List<WeightBlock> fanOut) {
+                    double biasInit, List<WeightBlock> fanOut, StatisticSource statistics) {
         this.layerName = Preconditions.checkNotNull(layerName);
         this.layer = Preconditions.checkNotNull(layer);
         this.positions = positions.clone();
@@ -45,6 +51,27 @@ public final class NewUnits {
         this.bias = bias;
         this.biasInit = biasInit;
         this.fanOut = ImmutableList.copyOf(fanOut);
+        this.statistics = statistics == null ? StatisticSource.NONE : statistics;
+    }
+
+    /**
+     * GradMax's gradient statistic for this layer, computed on the network before the growth; see
+     * {@link StatisticSource#gradientStatistic(String)}.
+     */
+    public INDArray gradientStatistic() {
+        return statistics.gradientStatistic(layerName);
+    }
+
+    /**
+     * Records a fact about this growth (singular values, a fallback taken...) that ends up in the
+     * growth event, answering "why did the new units start like this?".
+     */
+    public void note(String key, Object value) {
+        notes.put(key, value);
+    }
+
+    public Map<String, Object> notes() {
+        return Collections.unmodifiableMap(notes);
     }
 
     public String layerName() {

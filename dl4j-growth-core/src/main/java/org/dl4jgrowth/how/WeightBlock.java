@@ -28,6 +28,7 @@ public final class WeightBlock {
     private final IWeightInit weightInit;
     private final double fanIn;
     private final double fanOut;
+    private final double existingNorm;
 
     /**
      * Built by the rewriter.
@@ -39,9 +40,10 @@ public final class WeightBlock {
      * @param weightInit that layer's configured weight initialisation
      * @param fanIn      that layer's fan-in, as DL4J computes it for {@code weightInit}
      * @param fanOut     that layer's fan-out, likewise
+     * @param existingNorm mean L2 norm of the same weights of the units that existed before
      */
     public WeightBlock(String layerName, INDArray weights, int unitAxis, int unitBlock, IWeightInit weightInit,
-                       double fanIn, double fanOut) {
+                       double fanIn, double fanOut, double existingNorm) {
         this.layerName = Preconditions.checkNotNull(layerName);
         this.weights = Preconditions.checkNotNull(weights);
         Preconditions.checkArgument(unitAxis >= 0 && unitAxis < weights.rank(), "unit axis %s for rank %s",
@@ -51,6 +53,15 @@ public final class WeightBlock {
         this.weightInit = weightInit;
         this.fanIn = fanIn;
         this.fanOut = fanOut;
+        this.existingNorm = existingNorm;
+    }
+
+    /**
+     * Mean L2 norm, over the units that existed before the growth, of their weights on this side
+     * (one unit's slice along {@link #unitAxis()}); GradMax scales new fan-out to a multiple of it.
+     */
+    public double existingNorm() {
+        return existingNorm;
     }
 
     /** The layer whose weight matrix these weights belong to. */

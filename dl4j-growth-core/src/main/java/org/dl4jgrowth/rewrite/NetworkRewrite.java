@@ -58,6 +58,7 @@ public final class NetworkRewrite {
     private UnitInitializer defaultInit = UnitInitializer.functionPreserving();
     private RewriteObserver observer = RewriteObserver.NONE;
     private org.nd4j.linalg.api.rng.Random random;
+    private org.dl4jgrowth.how.StatisticSource statistics = org.dl4jgrowth.how.StatisticSource.NONE;
 
     private NetworkRewrite(Model network) {
         this.handle = ModelHandle.of(network);
@@ -165,6 +166,15 @@ public final class NetworkRewrite {
         return this;
     }
 
+    /**
+     * Where initialisers that need a training signal (GradMax) get it; computed on the network as it
+     * is before this rewrite.
+     */
+    public NetworkRewrite statistics(org.dl4jgrowth.how.StatisticSource source) {
+        this.statistics = Preconditions.checkNotNull(source, "statistic source");
+        return this;
+    }
+
     NetworkRewrite observer(RewriteObserver observer) {
         this.observer = observer;
         return this;
@@ -199,10 +209,15 @@ public final class NetworkRewrite {
                 observer.stepDone(step);
 
                 Map<String, int[]> widths = new LinkedHashMap<>();
+                Map<String, Map<String, Object>> notes = new LinkedHashMap<>();
                 for (RewritePlan.Site s : plan.sites()) {
                     widths.put(s.layer, new int[]{s.map.oldWidth(), s.map.newWidth(), s.map.freshCount()});
+                    NewUnits units = fresh.get(s.layer);
+                    if (units != null && !units.notes().isEmpty()) {
+                        notes.put(s.layer, units.notes());
+                    }
                 }
-                return new PreparedRewrite(handle, conf, scratch.params(), state, widths, observer,
+                return new PreparedRewrite(handle, conf, scratch.params(), state, widths, notes, observer,
                         System.nanoTime() - start);
             } catch (IllegalArgumentException e) {
                 throw e;
@@ -242,8 +257,10 @@ public final class NetworkRewrite {
             INDArray w = table.get("W");
             int unitAxis = site.kind.unitAxis("W", w.rank());
             double[] fans = fans(layer);
+            INDArray oldW = handle.paramTable(handle.model(), site.layer).get("W");
             WeightBlock fanIn = new WeightBlock(site.layer, Nd4j.zeros(w.dataType(), resized(w.shape(), unitAxis, k)),
-                    unitAxis, 1, ((BaseLayer) layer).getWeightInitFn(), fans[0], fans[1]);
+                    unitAxis, 1, ((BaseLayer) layer).getWeightInitFn(), fans[0], fans[1],
+                    Remap.meanUnitNorm(oldW, unitAxis, 1));
             INDArray bias = table.containsKey("b") ? Nd4j.zeros(w.dataType(), k) : null;
             List<WeightBlock> fanOut = new ArrayList<>();
             for (RewritePlan.Edge e : site.consumers) {
@@ -251,11 +268,13 @@ public final class NetworkRewrite {
                 INDArray cw = handle.paramTable(scratch, e.consumer).get("W");
                 int axis = e.kind.inputAxis("W");
                 double[] cf = fans(cl);
+                INDArray oldCw = handle.paramTable(handle.model(), e.consumer).get("W");
                 fanOut.add(new WeightBlock(e.consumer, Nd4j.zeros(cw.dataType(), resized(cw.shape(), axis, k * e.block)),
-                        axis, e.block, ((BaseLayer) cl).getWeightInitFn(), cf[0], cf[1]));
+                        axis, e.block, ((BaseLayer) cl).getWeightInitFn(), cf[0], cf[1],
+                        Remap.meanUnitNorm(oldCw, axis, e.block)));
             }
             NewUnits units = new NewUnits(site.layer, layer, site.map.freshUnits(), site.map.newWidth(), fanIn, bias,
-                    ((BaseLayer) layer).getBiasInit(), fanOut);
+                    ((BaseLayer) layer).getBiasInit(), fanOut, statistics);
             RandomScope.run(random, () -> site.initializer.initialize(units));
             out.put(site.layer, units);
         }

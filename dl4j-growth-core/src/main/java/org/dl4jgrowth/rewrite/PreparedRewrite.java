@@ -15,6 +15,7 @@ public final class PreparedRewrite {
     private final INDArray params;
     private final INDArray updaterState;
     private final Map<String, int[]> widths;
+    private final Map<String, Map<String, Object>> notes;
     private final RewriteObserver observer;
     private final long prepareNanos;
     private final Object confAtPrepare;
@@ -23,12 +24,13 @@ public final class PreparedRewrite {
     private boolean applied;
 
     PreparedRewrite(ModelHandle handle, Object conf, INDArray params, INDArray updaterState, Map<String, int[]> widths,
-                    RewriteObserver observer, long prepareNanos) {
+                    Map<String, Map<String, Object>> notes, RewriteObserver observer, long prepareNanos) {
         this.handle = handle;
         this.conf = conf;
         this.params = params;
         this.updaterState = updaterState;
         this.widths = widths;
+        this.notes = notes;
         this.observer = observer;
         this.prepareNanos = prepareNanos;
         this.confAtPrepare = handle.liveConfiguration();
@@ -50,6 +52,7 @@ public final class PreparedRewrite {
         long start = System.nanoTime();
         handle.guardedSwap(conf, params, updaterState, observer);
         applied = true;
-        return new RewriteResult(widths, paramsBefore, params.length(), prepareNanos + System.nanoTime() - start);
+        return new RewriteResult(widths, notes, paramsBefore, params.length(),
+                prepareNanos + System.nanoTime() - start);
     }
 }

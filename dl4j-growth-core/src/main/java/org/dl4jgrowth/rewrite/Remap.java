@@ -174,6 +174,24 @@ final class Remap {
         return length == 1 ? NDArrayIndex.point(start) : NDArrayIndex.interval(start, start + length);
     }
 
+    /**
+     * Mean L2 norm of the units' slices along {@code axis}, where each unit owns {@code block}
+     * consecutive positions (a flattened channel).
+     */
+    static double meanUnitNorm(INDArray w, int axis, int block) {
+        int rank = w.rank();
+        int[] perm = new int[rank];
+        perm[0] = axis;
+        for (int i = 0, j = 1; i < rank; i++) {
+            if (i != axis) {
+                perm[j++] = i;
+            }
+        }
+        INDArray units = w.permute(perm).dup('c');
+        long n = units.size(0) / block;
+        return units.reshape('c', n, units.length() / n).norm2(1).meanNumber().doubleValue();
+    }
+
     static INDArrayIndex[] all(int rank) {
         INDArrayIndex[] idx = new INDArrayIndex[rank];
         for (int i = 0; i < rank; i++) {

@@ -38,14 +38,19 @@ public final class RewriteResult {
     }
 
     private final Map<String, LayerChange> layers;
+    private final Map<String, Map<String, Object>> notes;
     private final long paramsBefore;
     private final long paramsAfter;
     private final long nanos;
 
-    RewriteResult(Map<String, int[]> widths, long paramsBefore, long paramsAfter, long nanos) {
+    RewriteResult(Map<String, int[]> widths, Map<String, Map<String, Object>> notes, long paramsBefore,
+                  long paramsAfter, long nanos) {
         Map<String, LayerChange> m = new LinkedHashMap<>();
         widths.forEach((k, v) -> m.put(k, new LayerChange(v[0], v[1], v[2])));
         this.layers = ImmutableMap.copyOf(m);
+        Map<String, Map<String, Object>> n = new LinkedHashMap<>();
+        notes.forEach((k, v) -> n.put(k, ImmutableMap.copyOf(v)));
+        this.notes = ImmutableMap.copyOf(n);
         this.paramsBefore = paramsBefore;
         this.paramsAfter = paramsAfter;
         this.nanos = nanos;
@@ -54,6 +59,11 @@ public final class RewriteResult {
     /** Per rewritten layer, in the order given. */
     public Map<String, LayerChange> layers() {
         return layers;
+    }
+
+    /** What the initialisers noted per layer (see {@code NewUnits.note}); empty for most initialisers. */
+    public Map<String, Map<String, Object>> notes() {
+        return notes;
     }
 
     public long paramsBefore() {
