@@ -1,0 +1,148 @@
+package org.dl4jgrowth.linalg;
+
+import java.util.Arrays;
+
+import org.nd4j.linalg.api.blas.Lapack;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * Shared argument checks and the dense LAPACK path used by both built-in engines.
+ *
+ * <p>Only {@link Lapack#gesvd} and {@link Lapack#geqrf} are used: in ND4J 1.0.0-M2.1 the {@code Svd}
+ * custom op and {@code Nd4j.linalg().svd} return wrong results, and the {@code Qr} op is correct but
+ * orders of magnitude slower than {@code geqrf}. Every array stays on the backend; nothing is read to
+ * the host except LAPACK's own status word.
+ */
+final class SvdSupport {
+
+    private SvdSupport() {
+    }
+
+    /** Singular triplets in the orientation of the matrix they were computed from. */
+    static final class Factors {
+        final INDArray s;
+        final INDArray u;
+        final INDArray v;
+
+        Factors(INDArray s, INDArray u, INDArray v) {
+            this.s = s;
+            this.u = u;
+            this.v = v;
+        }
+
+        Factors swapped() {
+            return new Factors(s, v, u);
+        }
+
+        TopSvd toTopSvd(DataType outType, int requested, String engine) {
+            return new TopSvd(cast(s, outType), cast(u, outType), cast(v, outType), requested, engine);
+        }
+    }
+
+    static void validate(INDArray a, int k) {
+        if (a == null) {
+            throw new IllegalArgumentException("matrix must not be null");
+        }
+        if (k < 1) {
+            throw new IllegalArgumentException("k must be at least 1 (got: " + k + ")");
+        }
+        if (a.rank() != 2) {
+            throw new IllegalArgumentException("expected a matrix (got shape " + Arrays.toString(a.shape()) + ")");
+        }
+        if (a.rows() < 1 || a.columns() < 1) {
+            throw new IllegalArgumentException(
+                    "expected a non-empty matrix (got shape " + Arrays.toString(a.shape()) + ")");
+        }
+        if (!a.dataType().isFPType()) {
+            throw new IllegalArgumentException(
+                    "expected a floating-point matrix (got data type " + a.dataType() + ")");
+        }
+        if (a.rows() > Integer.MAX_VALUE || a.columns() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(
+                    "matrix too large for LAPACK (got shape " + Arrays.toString(a.shape()) + ")");
+        }
+    }
+
+    /** LAPACK only has single and double precision routines; narrower types are widened to FLOAT. */
+    static DataType workType(DataType input) {
+        return input == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
+    }
+
+    static int resultRank(INDArray a, int k) {
+        return (int) Math.min(k, Math.min(a.rows(), a.columns()));
+    }
+
+    static boolean lapackAvailable() {
+        try {
+            return Nd4j.getBlasWrapper() != null && Nd4j.getBlasWrapper().lapack() != null;
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    /**
+     * Top-{@code r} factors of {@code a} (any shape) via LAPACK, without modifying {@code a}. The result
+     * is in {@code work} precision.
+     */
+    static Factors exact(INDArray a, int r, DataType work) {
+        // CUDA's gesvd requires rows >= cols, so wide input is always transposed to keep a single path
+        // for every backend; U and V swap roles afterwards.
+        boolean wide = a.rows() < a.columns();
+        INDArray tall = wide ? a.transpose() : a;
+        // castTo may hand back the same instance, and LAPACK overwrites its input: always take a
+        // fresh column-major copy.
+        INDArray copy = tall.castTo(work).dup('f');
+        Factors f = exactTallInPlace(copy, r);
+        return wide ? f.swapped() : f;
+    }
+
+    /**
+     * Top-{@code r} factors of a column-major matrix with rows >= cols; {@code t} is destroyed.
+     *
+     * <p>gesvd only offers full U, which for an m x n input costs an m x m matrix. Factoring
+     * {@code t = Q R} first (Chan's R-SVD) shrinks the SVD to the n x n triangle and keeps memory at
+     * O(m n), so U = Q * U_R.
+     */
+    private static Factors exactTallInPlace(INDArray t, int r) {
+        Lapack lapack = Nd4j.getBlasWrapper().lapack();
+        DataType type = t.dataType();
+        long m = t.rows();
+        long n = t.columns();
+        INDArray q = null;
+        INDArray core = t;
+        if (m > n) {
+            INDArray rFactor = Nd4j.create(type, new long[] {n, n}, 'f');
+            lapack.geqrf(t, rFactor);
+            q = t;
+            core = rFactor;
+        }
+        INDArray s = Nd4j.create(type, n);
+        INDArray u = Nd4j.create(type, new long[] {n, n}, 'f');
+        INDArray vt = Nd4j.create(type, new long[] {n, n}, 'f');
+        lapack.gesvd(core, s, u, vt);
+
+        INDArray sTop = s.get(NDArrayIndex.interval(0, r)).dup();
+        INDArray uCore = u.get(NDArrayIndex.all(), NDArrayIndex.interval(0, r));
+        INDArray uTop = q == null ? uCore.dup('f') : q.mmul(uCore);
+        INDArray vTop = vt.get(NDArrayIndex.interval(0, r), NDArrayIndex.all()).transpose().dup('f');
+        return new Factors(sTop, uTop, vTop);
+    }
+
+    /**
+     * Orthonormal basis of the column space of {@code y} (rows >= cols) via Householder QR; {@code y}
+     * is left untouched.
+     */
+    static INDArray orthonormalize(INDArray y) {
+        INDArray q = y.dup('f');
+        INDArray rScratch = Nd4j.create(q.dataType(), new long[] {q.columns(), q.columns()}, 'f');
+        Nd4j.getBlasWrapper().lapack().geqrf(q, rScratch);
+        return q;
+    }
+
+    static INDArray cast(INDArray x, DataType type) {
+        return x.dataType() == type ? x : x.castTo(type);
+    }
+}
