@@ -37,11 +37,28 @@ public final class GrowthController {
     private final GrowthHistory history = new GrowthHistory();
     private Random random;
     private Model network;
+    private org.nd4j.linalg.dataset.api.iterator.DataSetIterator growthData;
+    private int growthBatches;
     private long lastGrowthIteration = -1;
     private int lastGrowthEpoch = -1;
 
     GrowthController(GrowthPolicy policy) {
         this.policy = Preconditions.checkNotNull(policy, "policy");
+    }
+
+    /**
+     * Data for initialisers that need a training signal (GradMax): up to {@code batches} minibatches
+     * of {@code data}, reset before each growth. Give an iterator of its own, not the one being
+     * trained on. Without it, the minibatch the network is training on is used.
+     */
+    public synchronized GrowthController growthData(org.nd4j.linalg.dataset.api.iterator.DataSetIterator data,
+                                                    int batches) {
+        Preconditions.checkNotNull(data, "growthData(data, batches): data must not be null");
+        Preconditions.checkArgument(batches >= 1, "growthData(data, batches): batches must be at least 1 (got: %s)",
+                batches);
+        this.growthData = data;
+        this.growthBatches = batches;
+        return this;
     }
 
     public GrowthPolicy policy() {
@@ -119,7 +136,8 @@ public final class GrowthController {
             log.debug("No growth at iteration {}: {} already at their maximum width", p.iteration(), chosen);
             return Optional.empty();
         }
-        NetworkRewrite rewrite = NetworkRewrite.of(net).initializer(policy.initializer()).random(random());
+        NetworkRewrite rewrite = NetworkRewrite.of(net).initializer(policy.initializer()).random(random())
+                .statistics(layer -> org.dl4jgrowth.signal.GradientStatistic.compute(net, layer, growthBatches(net)));
         widths.forEach((layer, w) -> rewrite.widen(layer, w[1]));
         PreparedRewrite prepared = rewrite.prepare();
         if (prepared.numParamsAfter() > policy.maxParams()) {
@@ -138,6 +156,51 @@ public final class GrowthController {
         lastGrowthEpoch = p.epoch();
         log.info("{}", event);
         return Optional.of(event);
+    }
+
+    private List<org.nd4j.linalg.dataset.DataSet> growthBatches(Model net) {
+        List<org.nd4j.linalg.dataset.DataSet> out = new ArrayList<>();
+        if (growthData != null) {
+            if (growthData.resetSupported()) {
+                growthData.reset();
+            }
+            while (out.size() < growthBatches && growthData.hasNext()) {
+                out.add(growthData.next());
+            }
+            return out;
+        }
+        org.nd4j.linalg.api.ndarray.INDArray x;
+        org.nd4j.linalg.api.ndarray.INDArray y;
+        if (net instanceof MultiLayerNetwork) {
+            x = ((MultiLayerNetwork) net).getInput();
+            y = ((MultiLayerNetwork) net).getLabels();
+        } else {
+            ComputationGraph g = (ComputationGraph) net;
+            org.nd4j.linalg.api.ndarray.INDArray[] labels = graphLabels(g);
+            boolean single = g.getInputs() != null && g.getInputs().length == 1 && labels != null
+                    && labels.length == 1;
+            x = single ? g.getInputs()[0] : null;
+            y = single ? labels[0] : null;
+        }
+        if (x == null || y == null) {
+            throw new IllegalStateException("The initializer needs growth data, and the network holds no current "
+                    + "minibatch (or has several inputs or outputs): give data with GrowthListener.builder()"
+                    + ".growthData(...) or GrowthController.growthData(...)");
+        }
+        out.add(new org.nd4j.linalg.dataset.DataSet(x, y));
+        return out;
+    }
+
+    /** ComputationGraph keeps the current minibatch's labels in a private field without a getter. */
+    private static org.nd4j.linalg.api.ndarray.INDArray[] graphLabels(ComputationGraph g) {
+        try {
+            java.lang.reflect.Field f = ComputationGraph.class.getDeclaredField("labels");
+            f.setAccessible(true);
+            return (org.nd4j.linalg.api.ndarray.INDArray[]) f.get(g);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("Cannot read the current labels of this ComputationGraph "
+                    + "(dl4j-growth supports DL4J 1.0.0-M2.1); give growth data explicitly", e);
+        }
     }
 
     /** One generator for all of this network's growths, so successive growths continue one stream. */

@@ -79,6 +79,8 @@ public final class GrowthListener extends BaseTrainingListener {
         private GrowthPolicy policy;
         private Path historyFile;
         private Consumer<GrowthEvent> onGrowth = e -> { };
+        private org.nd4j.linalg.dataset.api.iterator.DataSetIterator growthData;
+        private int growthBatches;
 
         private Builder() {
         }
@@ -94,6 +96,19 @@ public final class GrowthListener extends BaseTrainingListener {
             return this;
         }
 
+        /**
+         * Data for GradMax's statistic: up to {@code batches} minibatches of an iterator of its own
+         * (not the training iterator). Without it, the current training minibatch is used.
+         */
+        public Builder growthData(org.nd4j.linalg.dataset.api.iterator.DataSetIterator data, int batches) {
+            Preconditions.checkNotNull(data, "growthData(data, batches): data must not be null");
+            Preconditions.checkArgument(batches >= 1,
+                    "growthData(data, batches): batches must be at least 1 (got: %s)", batches);
+            this.growthData = data;
+            this.growthBatches = batches;
+            return this;
+        }
+
         /** Called with each event right after the growth (on the training thread: keep it short). */
         public Builder onGrowth(Consumer<GrowthEvent> callback) {
             this.onGrowth = Preconditions.checkNotNull(callback, "onGrowth(callback): callback must not be null");
@@ -105,7 +120,11 @@ public final class GrowthListener extends BaseTrainingListener {
                 throw new IllegalStateException("GrowthListener: policy(...) is required, built with "
                         + "GrowthPolicy.builder()");
             }
-            return new GrowthListener(policy.newController(), historyFile, onGrowth);
+            GrowthController c = policy.newController();
+            if (growthData != null) {
+                c.growthData(growthData, growthBatches);
+            }
+            return new GrowthListener(c, historyFile, onGrowth);
         }
     }
 }

@@ -38,4 +38,27 @@ public interface UnitInitializer extends Serializable {
     static UnitInitializer zeros() {
         return new ZerosInit();
     }
+
+    /**
+     * GradMax: zero fan-in, fan-out from the top singular vectors of the gradient statistic, each
+     * new fan-out row scaled to the mean norm of the existing ones. Needs growth data.
+     */
+    static GradMaxInit gradMax() {
+        return new GradMaxInit(1.0, 0.0, false);
+    }
+
+    /** GradMax with fan-out rows scaled to {@code scale} times the mean existing fan-out norm. */
+    static GradMaxInit gradMax(double scale) {
+        return new GradMaxInit(scale, 0.0, false);
+    }
+
+    /** GradMax's random baseline: zero fan-in, random fan-out directions at GradMax's norm. */
+    static UnitInitializer randomFanOut() {
+        return new RandomFanOutInit(1.0, 0.0);
+    }
+
+    /** {@link #randomFanOut()} with fan-out rows scaled to {@code scale} times the mean existing norm. */
+    static UnitInitializer randomFanOut(double scale) {
+        return new RandomFanOutInit(scale, 0.0);
+    }
 }

@@ -1,0 +1,163 @@
+package org.dl4jgrowth.how;
+
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.dl4jgrowth.linalg.SvdEngine;
+import org.dl4jgrowth.linalg.SvdEngines;
+import org.dl4jgrowth.linalg.TopSvd;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * GradMax (Evci et al. 2022, "GradMax: Growing Neural Networks Using Gradient Information",
+ * sections 3-4): new units get zero fan-in and zero bias, so the network's output is unchanged,
+ * and fan-out along the top-k right singular vectors of the gradient statistic
+ * G = Σ h<sub>l-1</sub> δ<sub>l+1</sub>ᵀ (the left singular vectors of E[δ hᵀ]). That maximises the
+ * norm of the new fan-in's gradient, G w, under a norm constraint on the fan-out w. In DL4J's
+ * [nIn, nOut] layout these are k new rows of the consumer's weight matrix.
+ *
+ * <p>Norm, as in the reference code: each new fan-out row is scaled to {@code scale} times the mean
+ * norm of the existing units' fan-out rows, or to {@code fixedNorm} if that is set.
+ *
+ * <p>Activation: a zero-fan-in unit sits at pre-activation 0. It only learns if f'(0)≠0, and it
+ * leaves the output unchanged only if f(0)=0; GradMax assumes f'(0)=1. Layers with other
+ * activations (DL4J's ReLU has f'(0)=0, sigmoid has f(0)=1/2) are refused, naming the fix, unless
+ * {@code allowAnyActivation} is set.
+ *
+ * <p>Fallback, where this departs from the paper: when k exceeds G's numerical rank (k at least
+ * min(n<sub>l-1</sub>, n<sub>l+1</sub>), or singular values below 1e-6 of the largest), the
+ * remaining units get random Gaussian fan-out directions from the growth's own random generator,
+ * scaled to the same norm. Their count is recorded in the growth event as {@code fallbackUnits},
+ * beside the top singular values and the SVD engine used.
+ */
+public final class GradMaxInit implements UnitInitializer {
+    private static final long serialVersionUID = 1L;
+    static final double RANK_TOLERANCE = 1e-6;
+
+    private final double scale;
+    private final double fixedNorm;
+    private final boolean allowAnyActivation;
+
+    @JsonCreator
+    public GradMaxInit(@JsonProperty("scale") double scale, @JsonProperty("fixedNorm") double fixedNorm,
+                       @JsonProperty("allowAnyActivation") boolean allowAnyActivation) {
+        FanOutNorm.checkSettings("gradMax", scale, fixedNorm);
+        this.scale = scale;
+        this.fixedNorm = fixedNorm;
+        this.allowAnyActivation = allowAnyActivation;
+    }
+
+    public double scale() {
+        return scale;
+    }
+
+    public double fixedNorm() {
+        return fixedNorm;
+    }
+
+    public boolean allowAnyActivation() {
+        return allowAnyActivation;
+    }
+
+    /** The same settings, accepting any activation (the new units may not learn or may change the output). */
+    public GradMaxInit allowingAnyActivation() {
+        return new GradMaxInit(scale, fixedNorm, true);
+    }
+
+    @Override
+    public void initialize(NewUnits units) {
+        if (!allowAnyActivation) {
+            checkActivation(units);
+        }
+        if (units.fanOut().size() != 1 || units.fanOut().get(0).unitBlock() != 1) {
+            throw new IllegalArgumentException("gradMax grows layers that feed one dense consumer directly; layer '"
+                    + units.layerName() + "' feeds " + units.fanOut().size() + " consumer(s)"
+                    + (units.fanOut().isEmpty() ? "" : " through a flatten of " + units.fanOut().get(0).unitBlock()
+                    + " positions per unit"));
+        }
+        WeightBlock out = units.fanOut().get(0);
+        units.fanIn().zero();
+        if (units.hasBias()) {
+            units.bias().assign(0);
+        }
+        int k = units.count();
+        INDArray g = units.gradientStatistic();
+        if (g.rank() != 2 || g.size(1) != out.weights().size(1)) {
+            throw new IllegalArgumentException("gradMax: the gradient statistic for layer '" + units.layerName()
+                    + "' has shape " + java.util.Arrays.toString(g.shape()) + " but consumer '" + out.layerName()
+                    + "' has " + out.weights().size(1) + " units; grow a consumer in a separate growth");
+        }
+        SvdEngine engine = SvdEngines.best();
+        INDArray stat = g.dataType() == DataType.HALF ? g.castTo(DataType.FLOAT) : g;
+        TopSvd svd = engine.top(stat, k);
+        int usable = Math.min(svd.numericalRank(RANK_TOLERANCE), k);
+        double norm = FanOutNorm.target(out, scale, fixedNorm);
+        INDArray rows = Nd4j.zeros(out.weights().dataType(), k, out.weights().size(1));
+        if (usable > 0) {
+            INDArray v = svd.right().get(NDArrayIndex.all(), NDArrayIndex.interval(0, usable));
+            rows.get(NDArrayIndex.interval(0, usable), NDArrayIndex.all())
+                    .assign(FanOutNorm.normaliseRows(v.transpose().castTo(rows.dataType()).dup('c'), norm));
+        }
+        if (usable < k) {
+            // Drawn from Nd4j.getRandom(), which the rewrite points at the growth's own generator.
+            INDArray extra = Nd4j.randn(rows.dataType(), k - usable, rows.size(1));
+            rows.get(NDArrayIndex.interval(usable, k), NDArrayIndex.all()).assign(FanOutNorm.normaliseRows(extra, norm));
+        }
+        out.weights().assign(rows);
+
+        List<Double> values = new ArrayList<>();
+        INDArray s = svd.singularValues().castTo(DataType.DOUBLE);
+        for (int i = 0; i < s.length(); i++) {
+            values.add(s.getDouble(i));   // k numbers for the event, not the statistic itself
+        }
+        units.note("singularValues", values);
+        units.note("svdEngine", svd.engine());
+        units.note("fallbackUnits", k - usable);
+        units.note("fanOutNorm", norm);
+    }
+
+    private static void checkActivation(NewUnits units) {
+        if (!(units.layer() instanceof BaseLayer)) {
+            return;
+        }
+        IActivation act = ((BaseLayer) units.layer()).getActivationFn();
+        INDArray zero = Nd4j.zeros(DataType.DOUBLE, 1, 1);
+        double f0 = act.getActivation(zero.dup(), true).getDouble(0);
+        double d0 = act.backprop(zero.dup(), Nd4j.ones(DataType.DOUBLE, 1, 1)).getFirst().getDouble(0);
+        if (Math.abs(f0) > 1e-12 || Math.abs(d0 - 1.0) > 1e-12) {
+            throw new IllegalArgumentException("gradMax: layer '" + units.layerName() + "' uses activation " + act
+                    + " with f(0)=" + f0 + " and f'(0)=" + d0 + "; new units with zero fan-in need f(0)=0 and "
+                    + "f'(0)=1 to leave the output unchanged and to learn. Use "
+                    + "org.dl4jgrowth.activation.ActivationGrowthReLU (ReLU with f'(0)=1), identity or tanh, "
+                    + "or allow it explicitly with UnitInitializer.gradMax().allowingAnyActivation()");
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof GradMaxInit)) {
+            return false;
+        }
+        GradMaxInit g = (GradMaxInit) o;
+        return scale == g.scale && fixedNorm == g.fixedNorm && allowAnyActivation == g.allowAnyActivation;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(scale, fixedNorm, allowAnyActivation);
+    }
+
+    @Override
+    public String toString() {
+        return "gradMax(scale=" + scale + (fixedNorm > 0 ? ", fixedNorm=" + fixedNorm : "")
+                + (allowAnyActivation ? ", anyActivation" : "") + ")";
+    }
+}

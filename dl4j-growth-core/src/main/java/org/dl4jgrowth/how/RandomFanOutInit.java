@@ -1,0 +1,59 @@
+package org.dl4jgrowth.how;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.Objects;
+
+/**
+ * The GradMax paper's "random" baseline (Evci et al. 2022, section 5): zero fan-in and bias like
+ * GradMax (output unchanged), fan-out in random Gaussian directions scaled to the same norm GradMax
+ * would use. Differs from {@link UnitInitializer#random()}, which also draws the fan-in.
+ */
+public final class RandomFanOutInit implements UnitInitializer {
+    private static final long serialVersionUID = 1L;
+    private final double scale;
+    private final double fixedNorm;
+
+    @JsonCreator
+    public RandomFanOutInit(@JsonProperty("scale") double scale, @JsonProperty("fixedNorm") double fixedNorm) {
+        FanOutNorm.checkSettings("randomFanOut", scale, fixedNorm);
+        this.scale = scale;
+        this.fixedNorm = fixedNorm;
+    }
+
+    @Override
+    public void initialize(NewUnits units) {
+        units.fanIn().zero();
+        if (units.hasBias()) {
+            units.bias().assign(0);
+        }
+        for (WeightBlock out : units.fanOut()) {
+            INDArray w = out.weights();
+            if (w.rank() != 2 || out.unitAxis() != 0 || out.unitBlock() != 1) {
+                throw new IllegalArgumentException("randomFanOut grows layers that feed dense consumers directly; '"
+                        + units.layerName() + "' feeds '" + out.layerName() + "'");
+            }
+            double norm = FanOutNorm.target(out, scale, fixedNorm);
+            w.assign(FanOutNorm.normaliseRows(Nd4j.randn(w.dataType(), w.size(0), w.size(1)), norm));
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof RandomFanOutInit && ((RandomFanOutInit) o).scale == scale
+                && ((RandomFanOutInit) o).fixedNorm == fixedNorm;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(scale, fixedNorm);
+    }
+
+    @Override
+    public String toString() {
+        return "randomFanOut(scale=" + scale + (fixedNorm > 0 ? ", fixedNorm=" + fixedNorm : "") + ")";
+    }
+}
