@@ -82,16 +82,23 @@ public final class GrowthController {
     /** Grows now, whatever the trigger says (still within the caps). */
     public synchronized Optional<GrowthEvent> growNow(Model net) {
         bind(net);
-        return grow(net, progress(iterationCount(net), epochCount(net), false));
+        return grow(net, progress(iterationCount(net), epochCount(net), false), signals(net));
     }
 
     private Optional<GrowthEvent> consider(Model net, long iteration, int epoch, boolean atEpochEnd) {
         bind(net);
         TrainingProgress p = progress(iteration, epoch, atEpochEnd);
-        if (!policy.when().shouldGrow(p)) {
+        org.dl4jgrowth.signal.StatisticSignals signals = signals(net);
+        if (!policy.when().shouldGrow(p, signals)) {
             return Optional.empty();
         }
-        return grow(net, p);
+        return grow(net, p, signals);
+    }
+
+    /** Lazy: nothing is computed unless a trigger, selector or initialiser asks. */
+    private org.dl4jgrowth.signal.StatisticSignals signals(Model net) {
+        return new org.dl4jgrowth.signal.StatisticSignals(net, () -> growthBatches(net),
+                () -> NetworkRewrite.growableLayers(net));
     }
 
     private TrainingProgress progress(long iteration, int epoch, boolean atEpochEnd) {
@@ -121,9 +128,15 @@ public final class GrowthController {
         }
     }
 
-    private Optional<GrowthEvent> grow(Model net, TrainingProgress p) {
-        List<String> growable = NetworkRewrite.growableLayers(net);
-        List<String> chosen = policy.where().select(growable, history.size());
+    private Optional<GrowthEvent> grow(Model net, TrainingProgress p, org.dl4jgrowth.signal.StatisticSignals signals) {
+        // Layers already at their cap are no candidates, so signal-driven selectors look elsewhere.
+        List<String> growable = new ArrayList<>();
+        for (String layer : signals.growable()) {
+            if (NetworkRewrite.width(net, layer) < policy.maxWidth(layer)) {
+                growable.add(layer);
+            }
+        }
+        List<String> chosen = policy.where().select(growable, history.size(), signals);
         Map<String, int[]> widths = new LinkedHashMap<>();
         for (String layer : chosen) {
             int width = NetworkRewrite.width(net, layer);
@@ -137,7 +150,7 @@ public final class GrowthController {
             return Optional.empty();
         }
         NetworkRewrite rewrite = NetworkRewrite.of(net).initializer(policy.initializer()).random(random())
-                .statistics(layer -> org.dl4jgrowth.signal.GradientStatistic.compute(net, layer, growthBatches(net)));
+                .statistics(signals);
         widths.forEach((layer, w) -> rewrite.widen(layer, w[1]));
         PreparedRewrite prepared = rewrite.prepare();
         if (prepared.numParamsAfter() > policy.maxParams()) {

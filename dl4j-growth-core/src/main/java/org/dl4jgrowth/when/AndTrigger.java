@@ -41,6 +41,16 @@ public final class AndTrigger implements GrowthTrigger {
     }
 
     @Override
+    public boolean shouldGrow(TrainingProgress p, org.dl4jgrowth.signal.GrowthSignals signals) {
+        for (GrowthTrigger t : triggers) {
+            if (!t.shouldGrow(p, signals)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
     public boolean equals(Object o) {
         return o instanceof AndTrigger && ((AndTrigger) o).triggers.equals(triggers);
     }

@@ -25,6 +25,14 @@ public interface GrowthTrigger extends Serializable {
 
     boolean shouldGrow(TrainingProgress progress);
 
+    /**
+     * The same decision, for triggers that also look at training signals (the gradient statistic);
+     * schedule-only triggers ignore them. The growth controller always calls this one.
+     */
+    default boolean shouldGrow(TrainingProgress progress, org.dl4jgrowth.signal.GrowthSignals signals) {
+        return shouldGrow(progress);
+    }
+
     /** Both this and {@code other}; same as {@link #and(GrowthTrigger...) and(this, other)}. */
     default GrowthTrigger and(GrowthTrigger other) {
         return new AndTrigger(this, other);
@@ -76,6 +84,15 @@ public interface GrowthTrigger extends Serializable {
     }
 
     /** All of the triggers, evaluated in order and stopping at the first false. */
+    /**
+     * Fires when the top singular value of GradMax's mean statistic for any of {@code layers} (none:
+     * any growable layer) exceeds {@code threshold}; combine with a schedule, it costs a pass over the
+     * growth data.
+     */
+    static GrowthTrigger singularValueAbove(double threshold, String... layers) {
+        return new SingularValueAbove(threshold, java.util.Arrays.asList(layers));
+    }
+
     static GrowthTrigger and(GrowthTrigger... triggers) {
         return new AndTrigger(triggers);
     }

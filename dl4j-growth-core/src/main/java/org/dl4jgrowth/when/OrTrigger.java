@@ -41,6 +41,16 @@ public final class OrTrigger implements GrowthTrigger {
     }
 
     @Override
+    public boolean shouldGrow(TrainingProgress p, org.dl4jgrowth.signal.GrowthSignals signals) {
+        for (GrowthTrigger t : triggers) {
+            if (t.shouldGrow(p, signals)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
     public boolean equals(Object o) {
         return o instanceof OrTrigger && ((OrTrigger) o).triggers.equals(triggers);
     }

@@ -20,6 +20,15 @@ public interface SiteSelector extends Serializable {
      */
     List<String> select(List<String> growable, int growthsSoFar);
 
+    /**
+     * The same choice, for selectors that also look at training signals; the growth controller always
+     * calls this one.
+     */
+    default List<String> select(List<String> growable, int growthsSoFar,
+                                org.dl4jgrowth.signal.GrowthSignals signals) {
+        return select(growable, growthsSoFar);
+    }
+
     /** Names the layers the selector may pick, so they can be checked against the network up front. */
     List<String> namedLayers();
 
@@ -31,6 +40,14 @@ public interface SiteSelector extends Serializable {
     /** Every growable hidden layer, together. */
     static SiteSelector allGrowable() {
         return new AllGrowable();
+    }
+
+    /**
+     * The {@code count} layers (among {@code candidates}, or all growable) whose GradMax statistic has
+     * the largest top singular value.
+     */
+    static SiteSelector bySingularValue(int count, String... candidates) {
+        return new BySingularValue(count, java.util.Arrays.asList(candidates));
     }
 
     /** One layer per growth, cycling through the given names (or through all growable layers if none). */
