@@ -7,8 +7,6 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.testing.TestNets;
 import org.dl4jgrowth.testing.TestNets.Arch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -28,22 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * gradient views agree with each other, for fresh units with non-zero fan-in and fan-out (random)
  * and with zero fan-out (function-preserving), and after a split.
  */
+@org.junit.jupiter.api.extension.ExtendWith(org.dl4jgrowth.testing.DoublePrecision.class)
 class GrownGradientCheckTest {
-    private static DataType savedDefault;
-    private static DataType savedFloating;
-
-    @BeforeAll
-    static void doublePrecision() {
-        savedDefault = Nd4j.dataType();
-        savedFloating = Nd4j.defaultFloatingPointType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restore() {
-        Nd4j.setDefaultDataTypes(savedDefault, savedFloating);
-    }
-
     static Stream<Arguments> cases() {
         return Stream.of(
                 Arguments.of(TestNets.DENSE_DENSE, "d1"),

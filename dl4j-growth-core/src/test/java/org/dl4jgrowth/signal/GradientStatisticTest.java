@@ -7,8 +7,6 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.dl4jgrowth.activation.ActivationGrowthReLU;
 import org.dl4jgrowth.testing.NetState;
 import org.dl4jgrowth.testing.TestNets;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -32,22 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * G from the probe units equals a finite-difference estimate computed by hand, outside DL4J: the
  * change of the batch-summed loss when consumer unit j's pre-activation is shifted by ε·h_i.
  */
+@org.junit.jupiter.api.extension.ExtendWith(org.dl4jgrowth.testing.DoublePrecision.class)
 class GradientStatisticTest {
-    private static DataType savedDefault;
-    private static DataType savedFloating;
-
-    @BeforeAll
-    static void doublePrecision() {
-        savedDefault = Nd4j.dataType();
-        savedFloating = Nd4j.defaultFloatingPointType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restore() {
-        Nd4j.setDefaultDataTypes(savedDefault, savedFloating);
-    }
-
     /** x(3) -> d1(4, identity) -> d2(3, tanh) -> out(2, softmax, MCXENT); G for growing d1 is [3, 3]. */
     static final TestNets.Arch TINY = new TestNets.Arch("tiny", () -> List.of(
             new DenseLayer.Builder().name("d1").nOut(4).activation(Activation.IDENTITY).build(),
