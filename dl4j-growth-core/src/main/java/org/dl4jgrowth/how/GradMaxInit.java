@@ -22,7 +22,10 @@ import java.util.Objects;
  * and fan-out along the top-k right singular vectors of the gradient statistic
  * G = Σ h<sub>l-1</sub> δ<sub>l+1</sub>ᵀ (the left singular vectors of E[δ hᵀ]). That maximises the
  * norm of the new fan-in's gradient, G w, under a norm constraint on the fan-out w. In DL4J's
- * [nIn, nOut] layout these are k new rows of the consumer's weight matrix.
+ * [nIn, nOut] layout these are k new rows of the consumer's weight matrix. For a convolution
+ * consumer G is the map from a new channel's fan-out kernel to its fan-in kernel gradient (the
+ * paper's auxiliary construction, section 3.2) and each singular vector is a fan-out kernel
+ * [nOut, kH, kW]; new batch-norm channels on the way start at identity.
  *
  * <p>Norm, as in the reference code: each new fan-out row is scaled to {@code scale} times the mean
  * norm of the existing units' fan-out rows, or to {@code fixedNorm} if that is set.
@@ -77,30 +80,29 @@ public final class GradMaxInit implements UnitInitializer {
         if (!allowAnyActivation) {
             checkActivation(units);
         }
-        if (units.fanOut().size() != 1 || units.fanOut().get(0).unitBlock() != 1) {
-            throw new IllegalArgumentException("gradMax grows layers that feed one dense consumer directly; layer '"
-                    + units.layerName() + "' feeds " + units.fanOut().size() + " consumer(s)"
-                    + (units.fanOut().isEmpty() ? "" : " through a flatten of " + units.fanOut().get(0).unitBlock()
-                    + " positions per unit"));
+        if (units.fanOut().size() != 1) {
+            throw new IllegalArgumentException("gradMax grows layers that feed one consumer; layer '"
+                    + units.layerName() + "' feeds " + units.fanOut().size());
         }
         WeightBlock out = units.fanOut().get(0);
+        long basis = FanOutNorm.basis(out, "gradMax", units.layerName());
         units.fanIn().zero();
         if (units.hasBias()) {
             units.bias().assign(0);
         }
         int k = units.count();
         INDArray g = units.gradientStatistic();
-        if (g.rank() != 2 || g.size(1) != out.weights().size(1)) {
+        if (g.rank() != 2 || g.size(1) != basis) {
             throw new IllegalArgumentException("gradMax: the gradient statistic for layer '" + units.layerName()
-                    + "' has shape " + java.util.Arrays.toString(g.shape()) + " but consumer '" + out.layerName()
-                    + "' has " + out.weights().size(1) + " units; grow a consumer in a separate growth");
+                    + "' has shape " + java.util.Arrays.toString(g.shape()) + " but a new unit's fan-out into '"
+                    + out.layerName() + "' has " + basis + " weights; grow a consumer in a separate growth");
         }
         SvdEngine engine = SvdEngines.best();
         INDArray stat = g.dataType() == DataType.HALF ? g.castTo(DataType.FLOAT) : g;
         TopSvd svd = engine.top(stat, k);
         int usable = Math.min(svd.numericalRank(RANK_TOLERANCE), k);
         double norm = FanOutNorm.target(out, scale, fixedNorm);
-        INDArray rows = Nd4j.zeros(out.weights().dataType(), k, out.weights().size(1));
+        INDArray rows = Nd4j.zeros(out.weights().dataType(), k, basis);
         if (usable > 0) {
             INDArray v = svd.right().get(NDArrayIndex.all(), NDArrayIndex.interval(0, usable));
             rows.get(NDArrayIndex.interval(0, usable), NDArrayIndex.all())
@@ -108,10 +110,10 @@ public final class GradMaxInit implements UnitInitializer {
         }
         if (usable < k) {
             // Drawn from Nd4j.getRandom(), which the rewrite points at the growth's own generator.
-            INDArray extra = Nd4j.randn(rows.dataType(), k - usable, rows.size(1));
+            INDArray extra = Nd4j.randn(rows.dataType(), k - usable, basis);
             rows.get(NDArrayIndex.interval(usable, k), NDArrayIndex.all()).assign(FanOutNorm.normaliseRows(extra, norm));
         }
-        out.weights().assign(rows);
+        FanOutNorm.place(out, rows);
 
         List<Double> values = new ArrayList<>();
         INDArray s = svd.singularValues().castTo(DataType.DOUBLE);

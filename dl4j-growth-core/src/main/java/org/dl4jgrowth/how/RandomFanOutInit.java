@@ -31,13 +31,10 @@ public final class RandomFanOutInit implements UnitInitializer {
             units.bias().assign(0);
         }
         for (WeightBlock out : units.fanOut()) {
-            INDArray w = out.weights();
-            if (w.rank() != 2 || out.unitAxis() != 0 || out.unitBlock() != 1) {
-                throw new IllegalArgumentException("randomFanOut grows layers that feed dense consumers directly; '"
-                        + units.layerName() + "' feeds '" + out.layerName() + "'");
-            }
+            long basis = FanOutNorm.basis(out, "randomFanOut", units.layerName());
             double norm = FanOutNorm.target(out, scale, fixedNorm);
-            w.assign(FanOutNorm.normaliseRows(Nd4j.randn(w.dataType(), w.size(0), w.size(1)), norm));
+            INDArray rows = Nd4j.randn(out.weights().dataType(), units.count(), basis);
+            FanOutNorm.place(out, FanOutNorm.normaliseRows(rows, norm));
         }
     }
 

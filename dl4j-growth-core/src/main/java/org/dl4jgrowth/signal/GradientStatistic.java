@@ -4,12 +4,11 @@ import com.google.common.base.Preconditions;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.dl4jgrowth.activation.ActivationGrowthReLU;
@@ -24,9 +23,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * GradMax's gradient statistic (Evci et al. 2022, "GradMax: Growing Neural Networks Using Gradient
@@ -46,10 +43,19 @@ import java.util.Map;
  * <p>Scale: DL4J's raw gradients are sums over the minibatch (the updater divides by its size), so G
  * is a sum over every example used; its singular vectors do not depend on that scale.
  *
- * <p>Supported sites: a {@code DenseLayer} whose only consumer is a {@code DenseLayer} or
- * {@code OutputLayer} fed directly. Its activation needs f(0)=0 and f'(0)≠0. Plain ReLU (f'(0)=0)
- * is handled by using the growth-friendly ReLU on the copy: it has the same forward pass and a
- * derivative that differs only at exactly 0.
+ * <p>Convolutions: probe channel p has the p-th basis kernel of one new channel's fan-out (output
+ * channel j, kernel position (u, v)); its fan-in kernel gradient, flattened, is column p of the
+ * linear map M from a new channel's fan-out kernel to its fan-in kernel gradient, shape
+ * [nIn·kH·kW, nOut'·kH'·kW']. That is what the paper's auxiliary-convolution construction computes
+ * (section 3.2), obtained here from DL4J's own backward pass for any padding and stride. Because the
+ * probes are exact replicas of new units (zero output, and new batch-norm channels at identity), the
+ * map includes whatever lies between: batch normalisation, activation and padding layers.
+ *
+ * <p>Supported sites: a {@code DenseLayer} or {@code ConvolutionLayer} with exactly one consuming
+ * layer, reached without a flatten (dense to dense, convolution to convolution). Its activation
+ * needs f(0)=0 and f'(0)≠0. Plain ReLU (f'(0)=0) is handled by using the growth-friendly ReLU on
+ * the copy: it has the same forward pass and a derivative that differs only at exactly 0. Dropout
+ * between the layers makes the statistic a sample, like the gradient itself.
  */
 public final class GradientStatistic {
     private GradientStatistic() {
@@ -70,18 +76,34 @@ public final class GradientStatistic {
             } else {
                 ((ComputationGraph) probe).setListeners();
             }
-            double slope = prepareActivation(probe, layer, site);
+            double slope = prepareActivation(probe, layer);
             int width = NetworkRewrite.width(probe, layer);
-            NetworkRewrite.of(probe).grow(layer, site.consumerWidth).initializer(new Probes()).apply();
+            // A dry run tells the shape of one new unit's fan-out: one probe per fan-out basis element.
+            FanOutShape shape = new FanOutShape();
+            NetworkRewrite.of(probe).grow(layer, 1).initializer(shape).prepare();
+            int probes = shape.basisSize(layer);
+            NetworkRewrite.of(probe).grow(layer, probes).initializer(new Probes()).apply();
 
             INDArray g = null;
             for (DataSet ds : batches) {
-                INDArray grad = fanInGradient(probe, site, ds);
-                INDArray cols = grad.get(NDArrayIndex.all(), NDArrayIndex.interval(width, width + site.consumerWidth));
-                g = g == null ? cols.dup('c') : g.addi(cols);
+                INDArray m = probeColumns(fanInGradient(probe, site, ds), site.conv, width, probes);
+                g = g == null ? m : g.addi(m);
             }
             return slope == 1.0 ? g : g.divi(slope);
         }
+    }
+
+    /**
+     * The probes' fan-in gradients as the columns of M: for a dense layer the columns of W's
+     * gradient, for a convolution each probe channel's kernel gradient [nIn, kH, kW] flattened.
+     */
+    private static INDArray probeColumns(INDArray grad, boolean conv, int width, int probes) {
+        if (!conv) {
+            return grad.get(NDArrayIndex.all(), NDArrayIndex.interval(width, width + probes)).dup('c');
+        }
+        INDArray kernels = grad.get(NDArrayIndex.interval(width, width + probes), NDArrayIndex.all(),
+                NDArrayIndex.all(), NDArrayIndex.all()).dup('c');
+        return kernels.reshape('c', probes, kernels.length() / probes).transpose().dup('c');
     }
 
     /** The fan-in gradient of {@code layer} on one minibatch: a sum over its examples. */
@@ -116,7 +138,7 @@ public final class GradientStatistic {
      * Checks the grown layer's activation on the copy and returns f'(0); plain ReLU is swapped for
      * its growth-friendly twin on the copy only.
      */
-    private static double prepareActivation(Model probe, String layer, Site site) {
+    private static double prepareActivation(Model probe, String layer) {
         BaseLayer conf = (BaseLayer) layerConf(probe, layer);
         IActivation act = conf.getActivationFn();
         if (act instanceof ActivationReLU && isPlainRelu((ActivationReLU) act)) {
@@ -144,36 +166,82 @@ public final class GradientStatistic {
                 : ((ComputationGraph) net).getLayer(layer).conf().getLayer();
     }
 
-    /** Probes: zero fan-in and bias, one-hot fan-out into the consumer's units. */
+    /**
+     * Probes: zero fan-in and bias; probe p's fan-out is the p-th basis element of one unit's fan-out
+     * (a dense consumer: unit p; a convolution: output channel j at kernel position (u, v), in
+     * c-order), so its fan-in gradient is column p of the linear map from fan-out to fan-in gradient.
+     */
     private static final class Probes implements UnitInitializer {
         private static final long serialVersionUID = 1L;
 
         @Override
         public void initialize(NewUnits units) {
             INDArray out = units.fanOut().get(0).weights();
-            out.assign(Nd4j.eye(out.size(0)).castTo(out.dataType()));
+            int p = units.count();
+            INDArray eye = Nd4j.eye(p).castTo(out.dataType());
+            if (out.rank() == 2) {
+                out.assign(eye);
+            } else {
+                // out is [nOut, p, kH, kW]; basis element p = (j, u, v) in c-order.
+                out.assign(eye.reshape('c', p, out.size(0), out.size(2), out.size(3)).permute(1, 0, 2, 3));
+            }
         }
     }
 
-    /** Where the statistic is taken: the grown layer, its index (for MLN gradient keys), its consumer. */
+    /** Records the shape of one new unit's fan-out during a dry run, and checks the site. */
+    private static final class FanOutShape implements UnitInitializer {
+        private static final long serialVersionUID = 1L;
+        private long[] shape;
+        private int unitAxis;
+        private int block;
+        private int consumers;
+
+        @Override
+        public void initialize(NewUnits units) {
+            consumers = units.fanOut().size();
+            if (consumers == 1) {
+                shape = units.fanOut().get(0).weights().shape();
+                unitAxis = units.fanOut().get(0).unitAxis();
+                block = units.fanOut().get(0).unitBlock();
+            }
+        }
+
+        int basisSize(String layer) {
+            if (consumers != 1) {
+                throw new IllegalArgumentException("The gradient statistic needs layer '" + layer + "' to feed exactly "
+                        + "one consumer layer; it feeds " + consumers);
+            }
+            if (block != 1) {
+                throw new IllegalArgumentException("The gradient statistic does not support layer '" + layer
+                        + "': it reaches a dense layer through a flatten (" + block + " inputs per channel); "
+                        + "supported: dense -> dense and convolution -> convolution sites");
+            }
+            long n = 1;
+            for (int i = 0; i < shape.length; i++) {
+                if (i != unitAxis) {
+                    n *= shape[i];
+                }
+            }
+            return Math.toIntExact(n);
+        }
+    }
+
+    /** Where the statistic is taken: the grown layer, its index (for MLN gradient keys), its kind. */
     private static final class Site {
         final String layer;
         final int index;
-        final int consumerWidth;
+        final boolean conv;
 
-        private Site(String layer, int index, int consumerWidth) {
+        private Site(String layer, int index, boolean conv) {
             this.layer = layer;
             this.index = index;
-            this.consumerWidth = consumerWidth;
+            this.conv = conv;
         }
 
         static Site of(Model net, String layer) {
             NetworkRewrite.width(net, layer);   // unknown names and unsupported classes: the rewrite's errors
-            List<String> consumers = new ArrayList<>();
-            List<Layer> consumerConfs = new ArrayList<>();
             Layer grown;
             int index = -1;
-            boolean preprocessed = false;
             if (net instanceof MultiLayerNetwork) {
                 MultiLayerConfiguration c = ((MultiLayerNetwork) net).getLayerWiseConfigurations();
                 for (int i = 0; i < c.getConfs().size(); i++) {
@@ -182,38 +250,16 @@ public final class GradientStatistic {
                     }
                 }
                 grown = c.getConf(index).getLayer();
-                if (index + 1 < c.getConfs().size()) {
-                    consumers.add(c.getConf(index + 1).getLayer().getLayerName());
-                    consumerConfs.add(c.getConf(index + 1).getLayer());
-                    preprocessed = c.getInputPreProcess(index + 1) != null;
-                }
             } else {
                 ComputationGraphConfiguration c = ((ComputationGraph) net).getConfiguration();
                 grown = ((LayerVertex) c.getVertices().get(layer)).getLayerConf().getLayer();
-                for (Map.Entry<String, List<String>> e : c.getVertexInputs().entrySet()) {
-                    if (e.getValue().contains(layer)) {
-                        consumers.add(e.getKey());
-                        GraphVertex v = c.getVertices().get(e.getKey());
-                        consumerConfs.add(v instanceof LayerVertex ? ((LayerVertex) v).getLayerConf().getLayer() : null);
-                        preprocessed |= v instanceof LayerVertex && ((LayerVertex) v).getPreProcessor() != null;
-                    }
-                }
             }
-            if (grown.getClass() != DenseLayer.class) {
-                throw new IllegalArgumentException("The gradient statistic supports DenseLayer sites; layer '" + layer
-                        + "' is a " + grown.getClass().getSimpleName());
+            boolean conv = grown.getClass() == ConvolutionLayer.class;
+            if (!conv && grown.getClass() != DenseLayer.class) {
+                throw new IllegalArgumentException("The gradient statistic supports DenseLayer and ConvolutionLayer "
+                        + "sites; layer '" + layer + "' is a " + grown.getClass().getSimpleName());
             }
-            if (consumers.size() != 1 || consumerConfs.get(0) == null || preprocessed
-                    || (consumerConfs.get(0).getClass() != DenseLayer.class
-                    && consumerConfs.get(0).getClass() != OutputLayer.class)) {
-                throw new IllegalArgumentException("The gradient statistic needs layer '" + layer + "' to feed exactly "
-                        + "one DenseLayer or OutputLayer directly; it feeds " + consumers + " "
-                        + consumerConfs.stream().map(l -> l == null ? "(not a layer)" : l.getClass().getSimpleName())
-                        .collect(java.util.stream.Collectors.toList()));
-            }
-            int consumerWidth = Math.toIntExact(((org.deeplearning4j.nn.conf.layers.FeedForwardLayer)
-                    consumerConfs.get(0)).getNOut());
-            return new Site(layer, index, consumerWidth);
+            return new Site(layer, index, conv);
         }
     }
 }

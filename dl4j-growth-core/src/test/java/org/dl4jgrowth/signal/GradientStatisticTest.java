@@ -2,7 +2,12 @@ package org.dl4jgrowth.signal;
 
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.dl4jgrowth.how.NewUnits;
+import org.dl4jgrowth.how.UnitInitializer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.dl4jgrowth.activation.ActivationGrowthReLU;
 import org.dl4jgrowth.testing.NetState;
@@ -110,10 +115,10 @@ class GradientStatisticTest {
 
     @Test
     void unsupportedSitesAreRefused() {
-        Model net = TestNets.build(TestNets.DENSE_BN_DENSE, TestNets.base(3, new Sgd(0.1), DataType.DOUBLE), false);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GradientStatistic.compute(net,
-                "d1", List.of(TestNets.DENSE_BN_DENSE.data(4, 1, DataType.DOUBLE))));
-        assertTrue(e.getMessage().contains("'d1'") && e.getMessage().contains("BatchNormalization"), e.getMessage());
+        Model flat = TestNets.build(TestNets.CONV_POOL_DENSE, TestNets.base(3, new Sgd(0.1), DataType.DOUBLE), false);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GradientStatistic.compute(flat,
+                "c1", List.of(TestNets.CONV_POOL_DENSE.data(4, 1, DataType.DOUBLE))));
+        assertTrue(e.getMessage().contains("'c1'") && e.getMessage().contains("flatten"), e.getMessage());
         Model sig = TestNets.build(new TestNets.Arch("sigmoid", () -> List.of(
                 new DenseLayer.Builder().name("d1").nOut(4).activation(Activation.SIGMOID).build(),
                 new OutputLayer.Builder().name("out").nOut(2).activation(Activation.SOFTMAX).build()),
@@ -122,5 +127,70 @@ class GradientStatisticTest {
                 List.of(TINY.data(4, 1, DataType.DOUBLE))));
         assertTrue(e.getMessage().contains("f(0)=0.5"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> GradientStatistic.compute(sig, "d1", List.of()));
+    }
+
+    /** in(2, 5x5) -> c1(3, 2x2, identity) -> c2(2, 2x2, tanh) -> global average -> out(2 softmax). */
+    static final TestNets.Arch TINY_CONV = new TestNets.Arch("tiny conv", () -> List.of(
+            new ConvolutionLayer.Builder(2, 2).name("c1").nOut(3).activation(Activation.IDENTITY).build(),
+            new ConvolutionLayer.Builder(2, 2).name("c2").nOut(2).activation(Activation.TANH).build(),
+            new GlobalPoolingLayer.Builder(PoolingType.AVG).name("gp").build(),
+            new OutputLayer.Builder().name("out").nOut(2).activation(Activation.SOFTMAX)
+                    .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
+            InputType.convolutional(5, 5, 2), new long[]{1, 2, 5, 5}, 2);
+
+    /** Sets the one new channel's fan-out kernel to basis element p (c-order over [nOut, kH, kW]). */
+    static final class Basis implements UnitInitializer {
+        final int p;
+
+        Basis(int p) {
+            this.p = p;
+        }
+
+        @Override
+        public void initialize(NewUnits units) {
+            INDArray out = units.fanOut().get(0).weights();            // [2, 1, 2, 2]
+            INDArray flat = Nd4j.zeros(out.dataType(), out.size(0) * out.size(2) * out.size(3));
+            flat.putScalar(p, 1.0);
+            out.assign(flat.reshape('c', out.size(0), 1, out.size(2), out.size(3)));
+        }
+    }
+
+    /**
+     * Column p of the conv statistic by finite differences of forward passes alone: add a channel
+     * whose fan-out kernel is basis element p, then perturb each entry of its fan-in kernel.
+     */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void convolutionStatisticMatchesFiniteDifferences(boolean graph) {
+        Model net = TestNets.build(TINY_CONV, TestNets.base(3, new Sgd(0.1), DataType.DOUBLE), graph);
+        DataSet ds = TINY_CONV.data(6, 21, DataType.DOUBLE);
+        INDArray g = GradientStatistic.compute(net, "c1", List.of(ds));
+        assertArrayEquals(new long[]{2 * 2 * 2, 2 * 2 * 2}, g.shape(), "[nIn*kH*kW, nOut'*kH'*kW']");
+        double eps = 1e-6;
+        int n = ds.numExamples();
+        for (int p = 0; p < 8; p++) {
+            Model grown = org.dl4jgrowth.testing.TestNets.copy(net);
+            org.dl4jgrowth.rewrite.NetworkRewrite.of(grown).grow("c1", 1).initializer(new Basis(p)).apply();
+            INDArray w = TestNets.layer(grown, "c1").getParam("W");          // [4, 2, 2, 2]; channel 3 is new
+            for (int q = 0; q < 8; q++) {
+                int i = q / 4;
+                int a = (q / 2) % 2;
+                int b = q % 2;
+                w.putScalar(new long[]{3, i, a, b}, eps);
+                double plus = score(grown, ds) * n;
+                w.putScalar(new long[]{3, i, a, b}, -eps);
+                double minus = score(grown, ds) * n;
+                w.putScalar(new long[]{3, i, a, b}, 0.0);
+                double fd = (plus - minus) / (2 * eps);
+                assertEquals(fd, g.getDouble(q, p), 1e-6 * Math.max(1, Math.abs(fd)), "M[" + q + "," + p + "]");
+            }
+        }
+        assertTrue(g.norm2Number().doubleValue() > 1e-3, "a non-trivial statistic");
+    }
+
+    private static double score(Model net, DataSet ds) {
+        return net instanceof org.deeplearning4j.nn.multilayer.MultiLayerNetwork
+                ? ((org.deeplearning4j.nn.multilayer.MultiLayerNetwork) net).score(ds)
+                : ((org.deeplearning4j.nn.graph.ComputationGraph) net).score(ds);
     }
 }
