@@ -78,55 +78,105 @@ public final class GradMaxInit implements UnitInitializer {
     @Override
     public void initialize(NewUnits units) {
         if (!allowAnyActivation) {
-            checkActivation(units);
+            checkActivation(units, "gradMax");
         }
-        if (units.fanOut().size() != 1) {
-            throw new IllegalArgumentException("gradMax grows layers that feed one consumer; layer '"
-                    + units.layerName() + "' feeds " + units.fanOut().size());
-        }
-        WeightBlock out = units.fanOut().get(0);
-        long basis = FanOutNorm.basis(out, "gradMax", units.layerName());
-        units.fanIn().zero();
-        if (units.hasBias()) {
-            units.bias().assign(0);
-        }
+        WeightBlock out = singleConsumer(units, "gradMax");
+        zeroFanInAndBias(units);
         int k = units.count();
-        INDArray g = units.gradientStatistic();
-        if (g.rank() != 2 || g.size(1) != basis) {
-            throw new IllegalArgumentException("gradMax: the gradient statistic for layer '" + units.layerName()
-                    + "' has shape " + java.util.Arrays.toString(g.shape()) + " but a new unit's fan-out into '"
-                    + out.layerName() + "' has " + basis + " weights; grow a consumer in a separate growth");
+        double norm = FanOutNorm.target(out, scale, fixedNorm);
+        SvdStart start = svdStart(statistic(units, out, "gradMax"), k, out.weights().dataType(), norm);
+        FanOutNorm.place(out, start.rows);
+
+        units.note("singularValues", start.singularValues());
+        units.note("svdEngine", start.svd.engine());
+        units.note("fallbackUnits", k - start.usable);
+        units.note("fanOutNorm", norm);
+    }
+
+    /** GradMax's fan-out rows and the decomposition they came from. */
+    static final class SvdStart {
+        final INDArray rows;
+        final TopSvd svd;
+        final int usable;
+
+        SvdStart(INDArray rows, TopSvd svd, int usable) {
+            this.rows = rows;
+            this.svd = svd;
+            this.usable = usable;
         }
+
+        List<Double> singularValues() {
+            List<Double> values = new ArrayList<>();
+            INDArray s = svd.singularValues().castTo(DataType.DOUBLE);
+            for (int i = 0; i < s.length(); i++) {
+                values.add(s.getDouble(i));   // k numbers for the event, not the statistic itself
+            }
+            return values;
+        }
+    }
+
+    /**
+     * k rows of norm {@code norm} along G's top right singular vectors, in singular-value order; rows
+     * beyond G's numerical rank get random directions (see the class comment).
+     */
+    static SvdStart svdStart(INDArray g, int k, DataType type, double norm) {
         SvdEngine engine = SvdEngines.best();
         INDArray stat = g.dataType() == DataType.HALF ? g.castTo(DataType.FLOAT) : g;
         TopSvd svd = engine.top(stat, k);
         int usable = Math.min(svd.numericalRank(RANK_TOLERANCE), k);
-        double norm = FanOutNorm.target(out, scale, fixedNorm);
-        INDArray rows = Nd4j.zeros(out.weights().dataType(), k, basis);
+        INDArray rows = Nd4j.zeros(type, k, g.size(1));
         if (usable > 0) {
             INDArray v = svd.right().get(NDArrayIndex.all(), NDArrayIndex.interval(0, usable));
             rows.get(NDArrayIndex.interval(0, usable), NDArrayIndex.all())
-                    .assign(FanOutNorm.normaliseRows(v.transpose().castTo(rows.dataType()).dup('c'), norm));
+                    .assign(FanOutNorm.normaliseRows(v.transpose().castTo(type).dup('c'), norm));
         }
         if (usable < k) {
             // Drawn from Nd4j.getRandom(), which the rewrite points at the growth's own generator.
-            INDArray extra = Nd4j.randn(rows.dataType(), k - usable, basis);
+            INDArray extra = Nd4j.randn(type, k - usable, rows.size(1));
             rows.get(NDArrayIndex.interval(usable, k), NDArrayIndex.all()).assign(FanOutNorm.normaliseRows(extra, norm));
         }
-        FanOutNorm.place(out, rows);
-
-        List<Double> values = new ArrayList<>();
-        INDArray s = svd.singularValues().castTo(DataType.DOUBLE);
-        for (int i = 0; i < s.length(); i++) {
-            values.add(s.getDouble(i));   // k numbers for the event, not the statistic itself
-        }
-        units.note("singularValues", values);
-        units.note("svdEngine", svd.engine());
-        units.note("fallbackUnits", k - usable);
-        units.note("fanOutNorm", norm);
+        return new SvdStart(rows, svd, usable);
     }
 
-    private static void checkActivation(NewUnits units) {
+    /**
+     * The single consumer whose fan-out a GradMax-style initialiser fills (a dense layer's rows, or a
+     * convolution's input-channel kernels); refuses anything else.
+     */
+    static WeightBlock singleConsumer(NewUnits units, String name) {
+        if (units.fanOut().size() != 1) {
+            throw new IllegalArgumentException(name + " grows layers that feed one consumer; layer '"
+                    + units.layerName() + "' feeds " + units.fanOut().size());
+        }
+        WeightBlock out = units.fanOut().get(0);
+        FanOutNorm.basis(out, name, units.layerName());
+        return out;
+    }
+
+    /** G for the grown layer, checked against the length of one new unit's fan-out. */
+    static INDArray statistic(NewUnits units, WeightBlock out, String name) {
+        INDArray g = units.gradientStatistic();
+        long basis = FanOutNorm.basis(out, name, units.layerName());
+        if (g.rank() != 2 || g.size(1) != basis) {
+            throw new IllegalArgumentException(name + ": the gradient statistic for layer '" + units.layerName()
+                    + "' has shape " + java.util.Arrays.toString(g.shape()) + " but a new unit's fan-out into '"
+                    + out.layerName() + "' has " + basis + " weights; grow a consumer in a separate growth");
+        }
+        return g;
+    }
+
+    /** Zero fan-in and bias: the new units sit at pre-activation 0, so with f(0)=0 the output is unchanged. */
+    static void zeroFanInAndBias(NewUnits units) {
+        units.fanIn().zero();
+        if (units.hasBias()) {
+            units.bias().assign(0);
+        }
+    }
+
+    /**
+     * Refuses activations with f(0)≠0 or f'(0)≠1 (see the class comment); {@code name} is the
+     * initialiser's factory method in {@link UnitInitializer}, used in the message.
+     */
+    static void checkActivation(NewUnits units, String name) {
         if (!(units.layer() instanceof BaseLayer)) {
             return;
         }
@@ -135,11 +185,11 @@ public final class GradMaxInit implements UnitInitializer {
         double f0 = act.getActivation(zero.dup(), true).getDouble(0);
         double d0 = act.backprop(zero.dup(), Nd4j.ones(DataType.DOUBLE, 1, 1)).getFirst().getDouble(0);
         if (Math.abs(f0) > 1e-12 || Math.abs(d0 - 1.0) > 1e-12) {
-            throw new IllegalArgumentException("gradMax: layer '" + units.layerName() + "' uses activation " + act
+            throw new IllegalArgumentException(name + ": layer '" + units.layerName() + "' uses activation " + act
                     + " with f(0)=" + f0 + " and f'(0)=" + d0 + "; new units with zero fan-in need f(0)=0 and "
                     + "f'(0)=1 to leave the output unchanged and to learn. Use "
                     + "org.dl4jgrowth.activation.ActivationGrowthReLU (ReLU with f'(0)=1), identity or tanh, "
-                    + "or allow it explicitly with UnitInitializer.gradMax().allowingAnyActivation()");
+                    + "or allow it explicitly with UnitInitializer." + name + "().allowingAnyActivation()");
         }
     }
 

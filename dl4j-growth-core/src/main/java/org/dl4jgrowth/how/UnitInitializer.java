@@ -52,6 +52,21 @@ public interface UnitInitializer extends Serializable {
         return new GradMaxInit(scale, 0.0, false);
     }
 
+    /**
+     * GradMax-Opt: GradMax's fan-out found by projected gradient ascent on the new fan-in's squared
+     * gradient norm, from random directions, {@value GradMaxOptInit#DEFAULT_STEPS} steps, rows kept
+     * orthogonal at the mean existing fan-out norm; see {@link GradMaxOptInit}. Needs growth data.
+     */
+    static GradMaxOptInit gradMaxOptimized() {
+        return gradMaxOptimized(1.0);
+    }
+
+    /** {@link #gradMaxOptimized()} with fan-out rows scaled to {@code scale} times the mean existing norm. */
+    static GradMaxOptInit gradMaxOptimized(double scale) {
+        return new GradMaxOptInit(GradMaxOptInit.INIT_RANDOM, GradMaxOptInit.DEFAULT_STEPS,
+                GradMaxOptInit.DEFAULT_STEP_SIZE, scale, 0.0, false);
+    }
+
     /** GradMax's random baseline: zero fan-in, random fan-out directions at GradMax's norm. */
     static UnitInitializer randomFanOut() {
         return new RandomFanOutInit(1.0, 0.0);
