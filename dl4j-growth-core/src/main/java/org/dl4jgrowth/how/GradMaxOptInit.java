@@ -16,11 +16,13 @@ import java.util.Objects;
 
 /**
  * GradMax-Opt (Evci et al. 2022, "GradMax: Growing Neural Networks Using Gradient Information",
- * section 4, the optimisation variant): like {@link GradMaxInit}, new units get zero fan-in and bias
- * (output unchanged; same activation rule) and a fan-out W (k new rows of the consumer's matrix,
- * [k, nOutC]) that maximises the squared norm of the new fan-in's gradient, ||G Wᵀ||<sub>F</sub>²,
- * with G the gradient statistic [nIn, nOutC]. Instead of reading W off an SVD, it is found by
- * projected gradient ascent, so the same loop can serve objectives without a closed form.
+ * the optimisation variant; reference code: google-research/growneuron, {@code AddGradmaxOptim}):
+ * like {@link GradMaxInit}, new units get zero fan-in and bias (output unchanged; same activation
+ * rule) and a fan-out W (k new rows of the consumer's matrix, [k, nOutC]) that maximises the squared
+ * norm of the new fan-in's gradient, ||G Wᵀ||<sub>F</sub>², with G the gradient statistic
+ * [nIn, nOutC] (the reference maximises the norm itself: same maximiser). Instead of reading W off an
+ * SVD, it is found by projected gradient ascent, so the same loop can serve objectives without a
+ * closed form.
  *
  * <p>Each step is W ← P(W + η · W GᵀG / ||G||<sub>F</sub>²), i.e. a step of η/(2||G||<sub>F</sub>²)
  * along the objective's gradient 2 W GᵀG. Dividing by ||G||<sub>F</sub>² (an upper bound on the
@@ -38,8 +40,9 @@ import java.util.Objects;
  * rescaled to the target norm after each Adam step. Under a per-row norm constraint alone, the
  * objective Σ<sub>i</sub> ||G w<sub>i</sub>||² is largest with every row on G's top singular vector,
  * so k > 1 new units drift onto one direction (given enough steps) and become redundant copies. The
- * paper's closed form instead maximises under W Wᵀ = c² I (orthogonal rows of norm c), whose optimum
- * is exactly GradMax's top-k singular subspace. P here enforces that constraint: a QR factorisation
+ * paper's closed-form solution, the top-k singular vectors scaled to c, has orthogonal rows of norm c,
+ * and among all such W (W Wᵀ = c² I) it is the maximiser (Ky Fan). P here enforces that constraint,
+ * so the two variants solve the same problem and differ only in how: a QR factorisation
  * of Wᵀ (Gram-Schmidt order, so row i stays the one closest to its previous self, sign kept) then
  * every row scaled to the target norm. The loop is then an orthogonal (subspace) iteration on
  * I + η GᵀG / ||G||<sub>F</sub>², which converges to the SVD optimum from almost every start and

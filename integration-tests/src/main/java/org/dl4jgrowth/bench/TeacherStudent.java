@@ -35,12 +35,15 @@ import java.util.Random;
  * GradMax's teacher-student experiment (Evci et al. 2022, "GradMax: Growing Neural Networks Using
  * Gradient Information", section 5.1) on DL4J: a 10-5-10 student learns a 10-10-10 teacher and grows
  * its hidden layer by one unit every {@code stepsPerPhase} full-batch SGD steps, through a
- * {@link GrowthListener}, with GradMax, its random-fan-out baseline and zeros.
+ * {@link GrowthListener}, with GradMax, GradMax-Opt (its optimisation variant), its random-fan-out
+ * baseline and zeros.
  *
  * <p>Per growth it records the gain (norm of the loss gradient on the new unit's fan-in right after
  * the growth) and the mean training loss over the following phase. The random baseline's gain is
  * the best of several draws made on clones of the very network GradMax grew, so that the two are
- * compared on the same pre-growth state.
+ * compared on the same pre-growth state. GradMax-Opt's gain is measured the same way, on a clone of
+ * GradMax's pre-growth network, so that the two solutions of one problem are compared; its loss comes
+ * from its own training run.
  */
 public final class TeacherStudent {
     public static final int IN = 10;
@@ -55,6 +58,7 @@ public final class TeacherStudent {
 
     public enum Method {
         GRADMAX(UnitInitializer.gradMax(SCALE)),
+        GRADMAX_OPT(UnitInitializer.gradMaxOptimized(SCALE)),
         RANDOM_FAN_OUT(UnitInitializer.randomFanOut(SCALE)),
         ZEROS(UnitInitializer.zeros());
 
@@ -93,20 +97,26 @@ public final class TeacherStudent {
         /** GradMax replayed by NetworkRewrite on the clone the random draws used: must equal {@link #gainGradMax}. */
         public final double gainGradMaxReplay;
         public final double[] gainRandomDraws;
+        /** GradMax-Opt on the same clone, grown with the growth's seed. */
+        public final double gainGradMaxOpt;
         public final double gainZeros;
         public final double lossGradMax;
+        public final double lossGradMaxOpt;
         public final double lossRandom;
         public final double lossZeros;
 
         Growth(int seed, int index, double gainGradMax, double gainGradMaxReplay, double[] gainRandomDraws,
-               double gainZeros, double lossGradMax, double lossRandom, double lossZeros) {
+               double gainGradMaxOpt, double gainZeros, double lossGradMax, double lossGradMaxOpt, double lossRandom,
+               double lossZeros) {
             this.seed = seed;
             this.index = index;
             this.gainGradMax = gainGradMax;
             this.gainGradMaxReplay = gainGradMaxReplay;
             this.gainRandomDraws = gainRandomDraws;
+            this.gainGradMaxOpt = gainGradMaxOpt;
             this.gainZeros = gainZeros;
             this.lossGradMax = lossGradMax;
+            this.lossGradMaxOpt = lossGradMaxOpt;
             this.lossRandom = lossRandom;
             this.lossZeros = lossZeros;
         }
@@ -122,12 +132,18 @@ public final class TeacherStudent {
         public boolean gradMaxBeatsBestRandom() {
             return gainGradMax > gainBestRandom();
         }
+
+        /** GradMax-Opt's gain relative to GradMax's on the same network: 1 at the optimum. */
+        public double optRatio() {
+            return gainGradMaxOpt / gainGradMax;
+        }
     }
 
     /** What one training run saw: gains at each growth (if measured) and mean loss after each. */
     static final class Run {
         final double[] gain = new double[GROWTHS];
         final double[] replay = new double[GROWTHS];
+        final double[] optGains = new double[GROWTHS];
         final double[][] randomGains = new double[GROWTHS][];
         final double[] postGrowthLoss = new double[GROWTHS];
     }
@@ -155,12 +171,14 @@ public final class TeacherStudent {
         for (int seed = 0; seed < config.seeds; seed++) {
             DataSet data = data(seed);
             Run gradMax = train(Method.GRADMAX, seed, data, config, true);
+            Run opt = train(Method.GRADMAX_OPT, seed, data, config, false);
             Run random = train(Method.RANDOM_FAN_OUT, seed, data, config, false);
             Run zeros = train(Method.ZEROS, seed, data, config, true);
             System.err.printf(Locale.ROOT, "seed %d done%n", seed);
             for (int g = 0; g < GROWTHS; g++) {
-                out.add(new Growth(seed, g, gradMax.gain[g], gradMax.replay[g], gradMax.randomGains[g], zeros.gain[g],
-                        gradMax.postGrowthLoss[g], random.postGrowthLoss[g], zeros.postGrowthLoss[g]));
+                out.add(new Growth(seed, g, gradMax.gain[g], gradMax.replay[g], gradMax.randomGains[g],
+                        gradMax.optGains[g], zeros.gain[g], gradMax.postGrowthLoss[g], opt.postGrowthLoss[g],
+                        random.postGrowthLoss[g], zeros.postGrowthLoss[g]));
             }
         }
         return out;
@@ -278,7 +296,10 @@ public final class TeacherStudent {
         return run;
     }
 
-    /** Random draws and a GradMax replay on copies of the pre-growth network, by the controller's own calls. */
+    /**
+     * Random draws, a GradMax replay and GradMax-Opt on copies of the pre-growth network, by the
+     * controller's own calls.
+     */
     private static void measureOnClones(Run run, int g, MultiLayerNetwork before, DataSet data, Config config,
                                         int seed) {
         List<DataSet> batches = List.of(data);
@@ -295,6 +316,10 @@ public final class TeacherStudent {
         NetworkRewrite.of(c).grow(HIDDEN, 1).initializer(Method.GRADMAX.init).seed(dl4jSeed(seed))
                 .statistics(layer -> GradientStatistic.compute(c, layer, batches)).apply();
         run.replay[g] = newUnitGain(c, data, newUnit);
+        MultiLayerNetwork o = before.clone();
+        NetworkRewrite.of(o).grow(HIDDEN, 1).initializer(Method.GRADMAX_OPT.init).seed(dl4jSeed(seed))
+                .statistics(layer -> GradientStatistic.compute(o, layer, batches)).apply();
+        run.optGains[g] = newUnitGain(o, data, newUnit);
     }
 
     /**
@@ -342,9 +367,33 @@ public final class TeacherStudent {
     public static double meanLoss(List<Growth> growths, Method m) {
         double s = 0;
         for (Growth g : growths) {
-            s += m == Method.GRADMAX ? g.lossGradMax : m == Method.RANDOM_FAN_OUT ? g.lossRandom : g.lossZeros;
+            s += loss(g, m);
         }
         return s / growths.size();
+    }
+
+    static double loss(Growth g, Method m) {
+        switch (m) {
+            case GRADMAX:
+                return g.lossGradMax;
+            case GRADMAX_OPT:
+                return g.lossGradMaxOpt;
+            case RANDOM_FAN_OUT:
+                return g.lossRandom;
+            default:
+                return g.lossZeros;
+        }
+    }
+
+    /** The smallest and largest GradMax-Opt / GradMax gain ratio over all growths. */
+    public static double[] optRatioRange(List<Growth> growths) {
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = Double.NEGATIVE_INFINITY;
+        for (Growth g : growths) {
+            lo = Math.min(lo, g.optRatio());
+            hi = Math.max(hi, g.optRatio());
+        }
+        return new double[]{lo, hi};
     }
 
     public static String report(List<Growth> growths, Config config) {
@@ -352,10 +401,11 @@ public final class TeacherStudent {
         sb.append(String.format(Locale.ROOT, "GradMax teacher-student: %d seeds, %d steps per phase, %d growths, "
                         + "best of %d random draws, SGD lr %.2f, scale %.1f%n",
                 config.seeds, config.stepsPerPhase, GROWTHS, config.randomDraws, LEARNING_RATE, SCALE));
-        sb.append(String.format(Locale.ROOT, "%-6s %-6s %11s %11s %11s %8s %9s %12s %12s %12s%n", "growth", "width",
-                "gain gmax", "gain rand*", "gain zeros", "ratio", "gmax wins", "loss gmax", "loss rand", "loss zeros"));
+        sb.append(String.format(Locale.ROOT, "%-6s %-6s %11s %11s %11s %11s %8s %9s %12s %12s %12s %12s%n",
+                "growth", "width", "gain gmax", "gain gopt*", "gain rand*", "gain zeros", "ratio", "gmax wins",
+                "loss gmax", "loss gopt", "loss rand", "loss zeros"));
         for (int g = 0; g < GROWTHS; g++) {
-            double gm = 0, br = 0, z = 0, lg = 0, lr = 0, lz = 0;
+            double gm = 0, go = 0, br = 0, z = 0, lg = 0, lo = 0, lr = 0, lz = 0;
             int wins = 0, n = 0;
             for (Growth x : growths) {
                 if (x.index != g) {
@@ -363,23 +413,30 @@ public final class TeacherStudent {
                 }
                 n++;
                 gm += x.gainGradMax;
+                go += x.gainGradMaxOpt;
                 br += x.gainBestRandom();
                 z += x.gainZeros;
                 lg += x.lossGradMax;
+                lo += x.lossGradMaxOpt;
                 lr += x.lossRandom;
                 lz += x.lossZeros;
                 wins += x.gradMaxBeatsBestRandom() ? 1 : 0;
             }
-            sb.append(String.format(Locale.ROOT, "%-6d %-6s %11.5f %11.5f %11.5f %8.2f %6d/%-2d %12.5f %12.5f %12.5f%n",
-                    g, (START_HIDDEN + g) + "->" + (START_HIDDEN + g + 1), gm / n, br / n, z / n, gm / br, wins, n,
-                    lg / n, lr / n, lz / n));
+            sb.append(String.format(Locale.ROOT,
+                    "%-6d %-6s %11.5f %11.5f %11.5f %11.5f %8.2f %6d/%-2d %12.5f %12.5f %12.5f %12.5f%n",
+                    g, (START_HIDDEN + g) + "->" + (START_HIDDEN + g + 1), gm / n, go / n, br / n, z / n, gm / br,
+                    wins, n, lg / n, lo / n, lr / n, lz / n));
         }
-        sb.append("* best of the random draws, each on a clone of the network GradMax grew, at the same point\n");
+        sb.append("* on a clone of the network GradMax grew, at the same point; rand: best of the random draws\n");
         sb.append(String.format(Locale.ROOT, "gradMax beat the best random draw in %d of %d growths%n",
                 gradMaxWins(growths), growths.size()));
-        sb.append(String.format(Locale.ROOT, "mean post-growth loss: gradMax %.5f, randomFanOut %.5f, zeros %.5f%n",
-                meanLoss(growths, Method.GRADMAX), meanLoss(growths, Method.RANDOM_FAN_OUT),
-                meanLoss(growths, Method.ZEROS)));
+        double[] range = optRatioRange(growths);
+        sb.append(String.format(Locale.ROOT, "gradMaxOptimized gain / gradMax gain: %.9f to %.9f over %d growths%n",
+                range[0], range[1], growths.size()));
+        sb.append(String.format(Locale.ROOT,
+                "mean post-growth loss: gradMax %.5f, gradMaxOptimized %.5f, randomFanOut %.5f, zeros %.5f%n",
+                meanLoss(growths, Method.GRADMAX), meanLoss(growths, Method.GRADMAX_OPT),
+                meanLoss(growths, Method.RANDOM_FAN_OUT), meanLoss(growths, Method.ZEROS)));
         return sb.toString();
     }
 }
