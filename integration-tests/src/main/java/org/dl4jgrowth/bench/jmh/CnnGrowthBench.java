@@ -1,0 +1,131 @@
+package org.dl4jgrowth.bench.jmh;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.dl4jgrowth.GrowthController;
+import org.dl4jgrowth.GrowthEvent;
+import org.dl4jgrowth.GrowthPolicy;
+import org.dl4jgrowth.activation.ActivationGrowthReLU;
+import org.dl4jgrowth.data.Digits;
+import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.linalg.SvdEngines;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.when.GrowthTrigger;
+import org.dl4jgrowth.where.GrowthAmount;
+import org.dl4jgrowth.where.SiteSelector;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One whole GradMax growth event on a small CNN: conv(1->16, 3x3) -> BN -> act -> conv(16->32, 3x3)
+ * -> BN -> act -> max-pool -> dense(64) -> output(10), 28x28 single-channel inputs, FLOAT, Adam.
+ * The event grows c1 by 4 channels: the statistic from 32*3*3 = 288 probe channels on a copy (one
+ * forward/backward pass over 64 examples), the top-4 SVD of the 144x288 map, and the in-place
+ * rewrite of c1, bn1 and c2's input channels with Adam state. Each invocation grows a fresh clone,
+ * made in the untimed per-invocation set-up.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = "-Xmx4g")
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+public class CnnGrowthBench {
+    static final int BATCH = 64;
+    static final int ADDED = 4;
+
+    @Param({"exact", "randomized"})
+    public String svdEngine;
+
+    private MultiLayerNetwork trained;
+    private DataSet growthBatch;
+    private GrowthPolicy policy;
+
+    private MultiLayerNetwork net;
+    private GrowthController controller;
+
+    static MultiLayerNetwork cnn(long seed) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
+                .seed(seed).updater(new Adam(1e-3)).weightInit(WeightInit.RELU).dataType(DataType.FLOAT).list()
+                .layer(new ConvolutionLayer.Builder(3, 3).name("c1").nOut(16).activation(Activation.IDENTITY).build())
+                .layer(new BatchNormalization.Builder().name("bn1").build())
+                .layer(new ActivationLayer.Builder().name("a1").activation(new ActivationGrowthReLU()).build())
+                .layer(new ConvolutionLayer.Builder(3, 3).name("c2").nOut(32).activation(Activation.IDENTITY).build())
+                .layer(new BatchNormalization.Builder().name("bn2").build())
+                .layer(new ActivationLayer.Builder().name("a2").activation(new ActivationGrowthReLU()).build())
+                .layer(new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).name("pool").build())
+                .layer(new DenseLayer.Builder().name("d").nOut(64).activation(new ActivationGrowthReLU()).build())
+                .layer(new OutputLayer.Builder().name("out").nOut(10).activation(Activation.SOFTMAX)
+                        .lossFunction(LossFunctions.LossFunction.MCXENT).build())
+                .setInputType(InputType.convolutional(28, 28, 1)).build());
+        net.init();
+        return net;
+    }
+
+    static DataSet randomImages(int n, long seed) {
+        DataSet flat = BenchData.randomBatch(n, 28 * 28, 10, seed);
+        return new DataSet(flat.getFeatures().reshape('c', n, 1, 28, 28), flat.getLabels());
+    }
+
+    @Setup(Level.Trial)
+    public void setUpTrial() {
+        System.setProperty(SvdEngines.ENGINE_PROPERTY, svdEngine);
+        trained = cnn(7);
+        // One Adam step first, so the network has optimizer state that the rewrite must carry along.
+        trained.fit(randomImages(BATCH, 1));
+        growthBatch = randomImages(BATCH, 2);
+        policy = GrowthPolicy.builder()
+                .when(GrowthTrigger.everyEpochs(1))   // growNow ignores the trigger
+                .where(SiteSelector.layers("c1"))
+                .howMuch(GrowthAmount.add(ADDED))
+                .initializer(UnitInitializer.gradMax(1.0))
+                .seed(3)
+                .build();
+        // Sanity check, not timed: the event happens, grows c1, uses the requested engine.
+        setUpInvocation();
+        GrowthEvent event = controller.growNow(net).orElseThrow(() -> new IllegalStateException("no growth"));
+        if (NetworkRewrite.width(net, "c1") != 16 + ADDED || !event.toString().contains(svdEngine)) {
+            throw new IllegalStateException("unexpected growth event: " + event);
+        }
+        Nd4j.getRandom().setSeed(1);
+    }
+
+    @Setup(Level.Invocation)
+    public void setUpInvocation() {
+        net = trained.clone();
+        controller = policy.newController().growthData(Digits.iterator(growthBatch, BATCH), 1);
+    }
+
+    @Benchmark
+    public Optional<GrowthEvent> gradMaxGrowth() {
+        return controller.growNow(net);
+    }
+}
