@@ -11,37 +11,21 @@ import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
-import org.dl4jgrowth.GrowthController;
-import org.dl4jgrowth.GrowthEvent;
-import org.dl4jgrowth.GrowthPolicy;
 import org.dl4jgrowth.activation.ActivationGrowthReLU;
-import org.dl4jgrowth.data.Digits;
-import org.dl4jgrowth.how.UnitInitializer;
-import org.dl4jgrowth.linalg.SvdEngines;
-import org.dl4jgrowth.rewrite.NetworkRewrite;
-import org.dl4jgrowth.when.GrowthTrigger;
-import org.dl4jgrowth.where.GrowthAmount;
-import org.dl4jgrowth.where.SiteSelector;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
-import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -49,8 +33,7 @@ import java.util.concurrent.TimeUnit;
  * -> BN -> act -> max-pool -> dense(64) -> output(10), 28x28 single-channel inputs, FLOAT, Adam.
  * The event grows c1 by 4 channels: the statistic from 32*3*3 = 288 probe channels on a copy (one
  * forward/backward pass over 64 examples), the top-4 SVD of the 144x288 map, and the in-place
- * rewrite of c1, bn1 and c2's input channels with Adam state. Each invocation grows a fresh clone,
- * made in the untimed per-invocation set-up.
+ * rewrite of c1, bn1 and c2's input channels with Adam state. See {@link GrowthEventBench}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -58,19 +41,9 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = "-Xmx4g")
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-public class CnnGrowthBench {
+public class CnnGrowthBench extends GrowthEventBench {
     static final int BATCH = 64;
     static final int ADDED = 4;
-
-    @Param({"exact", "randomized"})
-    public String svdEngine;
-
-    private MultiLayerNetwork trained;
-    private DataSet growthBatch;
-    private GrowthPolicy policy;
-
-    private MultiLayerNetwork net;
-    private GrowthController controller;
 
     static MultiLayerNetwork cnn(long seed) {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
@@ -95,37 +68,25 @@ public class CnnGrowthBench {
         return new DataSet(flat.getFeatures().reshape('c', n, 1, 28, 28), flat.getLabels());
     }
 
-    @Setup(Level.Trial)
-    public void setUpTrial() {
-        System.setProperty(SvdEngines.ENGINE_PROPERTY, svdEngine);
-        trained = cnn(7);
-        // One Adam step first, so the network has optimizer state that the rewrite must carry along.
-        trained.fit(randomImages(BATCH, 1));
-        growthBatch = randomImages(BATCH, 2);
-        policy = GrowthPolicy.builder()
-                .when(GrowthTrigger.everyEpochs(1))   // growNow ignores the trigger
-                .where(SiteSelector.layers("c1"))
-                .howMuch(GrowthAmount.add(ADDED))
-                .initializer(UnitInitializer.gradMax(1.0))
-                .seed(3)
-                .build();
-        // Sanity check, not timed: the event happens, grows c1, uses the requested engine.
-        setUpInvocation();
-        GrowthEvent event = controller.growNow(net).orElseThrow(() -> new IllegalStateException("no growth"));
-        if (NetworkRewrite.width(net, "c1") != 16 + ADDED || !event.toString().contains(svdEngine)) {
-            throw new IllegalStateException("unexpected growth event: " + event);
-        }
-        Nd4j.getRandom().setSeed(1);
+    @Override
+    MultiLayerNetwork trainedNetwork() {
+        MultiLayerNetwork net = cnn(7);
+        net.fit(randomImages(BATCH, 1));
+        return net;
     }
 
-    @Setup(Level.Invocation)
-    public void setUpInvocation() {
-        net = trained.clone();
-        controller = policy.newController().growthData(Digits.iterator(growthBatch, BATCH), 1);
+    @Override
+    DataSet growthData() {
+        return randomImages(BATCH, 2);
     }
 
-    @Benchmark
-    public Optional<GrowthEvent> gradMaxGrowth() {
-        return controller.growNow(net);
+    @Override
+    String layer() {
+        return "c1";
+    }
+
+    @Override
+    int added() {
+        return ADDED;
     }
 }

@@ -1,0 +1,86 @@
+package org.dl4jgrowth.bench.jmh;
+
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.dl4jgrowth.GrowthController;
+import org.dl4jgrowth.GrowthEvent;
+import org.dl4jgrowth.GrowthPolicy;
+import org.dl4jgrowth.data.Digits;
+import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.linalg.SvdEngines;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.when.GrowthTrigger;
+import org.dl4jgrowth.where.GrowthAmount;
+import org.dl4jgrowth.where.SiteSelector;
+import org.nd4j.linalg.dataset.DataSet;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+
+import java.util.Optional;
+
+/**
+ * One whole GradMax growth event through {@link GrowthController#growNow}: statistic, SVD, rewrite.
+ * Subclasses give the network (already trained one Adam step, so the rewrite carries optimizer
+ * state), the growth data and the layer. Each invocation grows a fresh clone, made with a fresh
+ * controller in the per-invocation set-up, which JMH does not time. {@code svdEngine} selects the
+ * engine through {@link SvdEngines#ENGINE_PROPERTY} ("exact" is what a policy uses by default).
+ */
+@State(Scope.Thread)
+public abstract class GrowthEventBench {
+    @Param({"exact", "randomized"})
+    public String svdEngine;
+
+    private MultiLayerNetwork trained;
+    private DataSet growthBatch;
+    private GrowthPolicy policy;
+
+    private MultiLayerNetwork net;
+    private GrowthController controller;
+
+    /** A network trained one Adam step. */
+    abstract MultiLayerNetwork trainedNetwork();
+
+    abstract DataSet growthData();
+
+    abstract String layer();
+
+    abstract int added();
+
+    @Setup(Level.Trial)
+    public void setUpTrial() {
+        System.setProperty(SvdEngines.ENGINE_PROPERTY, svdEngine);
+        trained = trainedNetwork();
+        growthBatch = growthData();
+        policy = GrowthPolicy.builder()
+                .when(GrowthTrigger.everyEpochs(1))   // growNow ignores the trigger
+                .where(SiteSelector.layers(layer()))
+                .howMuch(GrowthAmount.add(added()))
+                .initializer(UnitInitializer.gradMax(1.0))
+                .seed(3)
+                .build();
+        // Sanity check, not timed: the event happens, grows the layer, and uses the requested engine.
+        int width = NetworkRewrite.width(trained, layer());
+        setUpInvocation();
+        GrowthEvent event = controller.growNow(net).orElseThrow(() -> new IllegalStateException("no growth"));
+        if (NetworkRewrite.width(net, layer()) != width + added()) {
+            throw new IllegalStateException(layer() + " did not grow to " + (width + added()) + ": " + event);
+        }
+        if (!event.toString().contains(svdEngine)) {
+            throw new IllegalStateException("growth event does not name SVD engine " + svdEngine + ": " + event);
+        }
+    }
+
+    @Setup(Level.Invocation)
+    public void setUpInvocation() {
+        net = trained.clone();
+        controller = policy.newController().growthData(Digits.iterator(growthBatch, growthBatch.numExamples()), 1);
+    }
+
+    @Benchmark
+    public Optional<GrowthEvent> gradMaxGrowth() {
+        return controller.growNow(net);
+    }
+}
