@@ -237,10 +237,6 @@ final class RewritePlan {
         return batchNorms.containsKey(layer);
     }
 
-    Site site(String layer) {
-        return sites.get(layer);
-    }
-
     /** True when the layer's parameters change shape or content. */
     boolean touches(String layer) {
         return unitMaps.containsKey(layer) || inputEdges.containsKey(layer);

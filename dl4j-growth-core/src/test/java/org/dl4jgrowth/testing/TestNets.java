@@ -59,7 +59,9 @@ public final class TestNets {
             return name;
         }
 
+        /** Inputs uniform in [-1, 1), reproducible from {@code seed} (reseeds ND4J's global generator). */
         public INDArray input(int batch, long seed, DataType type) {
+            Nd4j.getRandom().setSeed(seed);
             long[] s = inputShape.clone();
             s[0] = batch;
             return Nd4j.rand(type, s).muli(2).subi(1);
