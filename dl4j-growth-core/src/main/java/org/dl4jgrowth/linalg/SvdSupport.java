@@ -9,14 +9,16 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * Shared argument checks and the dense LAPACK path used by both built-in engines.
+ * Shared argument checks and the dense LAPACK path used by both built-in engines. The public methods are
+ * for {@link SvdEngine} implementations in other modules (the CUDA engine), so that every engine refuses
+ * the same inputs with the same messages.
  *
  * <p>Only {@link Lapack#gesvd} and {@link Lapack#geqrf} are used: in ND4J 1.0.0-M2.1 the {@code Svd}
  * custom op and {@code Nd4j.linalg().svd} return wrong results, and the {@code Qr} op is correct but
  * orders of magnitude slower than {@code geqrf}. Every array stays on the backend; nothing is read to
  * the host except LAPACK's own status word.
  */
-final class SvdSupport {
+public final class SvdSupport {
 
     private SvdSupport() {
     }
@@ -42,7 +44,13 @@ final class SvdSupport {
         }
     }
 
-    static void validate(INDArray a, int k) {
+    /**
+     * Checks the arguments of {@link SvdEngine#top}.
+     *
+     * @throws IllegalArgumentException naming the offending value if {@code a} is not a non-empty
+     *                                  floating-point matrix that LAPACK can index, or {@code k < 1}
+     */
+    public static void validate(INDArray a, int k) {
         if (a == null) {
             throw new IllegalArgumentException("matrix must not be null");
         }
@@ -67,11 +75,12 @@ final class SvdSupport {
     }
 
     /** LAPACK only has single and double precision routines; narrower types are widened to FLOAT. */
-    static DataType workType(DataType input) {
+    public static DataType workType(DataType input) {
         return input == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
     }
 
-    static int resultRank(INDArray a, int k) {
+    /** The number of triplets {@link SvdEngine#top} returns: {@code min(k, rows, cols)}. */
+    public static int resultRank(INDArray a, int k) {
         return (int) Math.min(k, Math.min(a.rows(), a.columns()));
     }
 
@@ -142,7 +151,8 @@ final class SvdSupport {
         return q;
     }
 
-    static INDArray cast(INDArray x, DataType type) {
+    /** {@code x} itself if it already has {@code type}, otherwise a converted copy (on the backend). */
+    public static INDArray cast(INDArray x, DataType type) {
         return x.dataType() == type ? x : x.castTo(type);
     }
 }

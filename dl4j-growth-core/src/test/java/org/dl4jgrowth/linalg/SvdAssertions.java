@@ -12,12 +12,12 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /** Test matrices with known spectra and sign-insensitive comparisons of singular triplets. */
-final class SvdAssertions {
+public final class SvdAssertions {
 
     private SvdAssertions() {
     }
 
-    static INDArray gaussian(long rows, long cols, long seed) {
+    public static INDArray gaussian(long rows, long cols, long seed) {
         try (Random rng = Nd4j.getRandomFactory().getNewRandomInstance(seed)) {
             INDArray x = Nd4j.create(DataType.DOUBLE, rows, cols);
             Nd4j.randn(x, rng);
@@ -28,12 +28,12 @@ final class SvdAssertions {
     }
 
     /** rows x cols (rows >= cols) with orthonormal columns. */
-    static INDArray orthonormal(long rows, long cols, long seed) {
+    public static INDArray orthonormal(long rows, long cols, long seed) {
         return SvdSupport.orthonormalize(gaussian(rows, cols, seed));
     }
 
     /** DOUBLE matrix U0 diag(s) V0^T with random orthonormal U0, V0 and the given spectrum. */
-    static INDArray withSpectrum(long rows, long cols, double[] spectrum, long seed) {
+    public static INDArray withSpectrum(long rows, long cols, double[] spectrum, long seed) {
         int r = spectrum.length;
         INDArray u0 = orthonormal(rows, r, seed);
         INDArray v0 = orthonormal(cols, r, seed + 1);
@@ -41,7 +41,7 @@ final class SvdAssertions {
         return u0.mulRowVector(s).mmul(v0.transpose());
     }
 
-    static double[] geometric(int n, double first, double ratio) {
+    public static double[] geometric(int n, double first, double ratio) {
         double[] s = new double[n];
         for (int i = 0; i < n; i++) {
             s[i] = first * Math.pow(ratio, i);
@@ -49,26 +49,26 @@ final class SvdAssertions {
         return s;
     }
 
-    static INDArray reconstruct(TopSvd svd) {
+    public static INDArray reconstruct(TopSvd svd) {
         INDArray u = svd.left().castTo(DataType.DOUBLE);
         INDArray s = svd.singularValues().castTo(DataType.DOUBLE);
         INDArray v = svd.right().castTo(DataType.DOUBLE);
         return u.mulRowVector(s).mmul(v.transpose());
     }
 
-    static double maxAbsDiff(INDArray a, INDArray b) {
+    public static double maxAbsDiff(INDArray a, INDArray b) {
         assertArrayEquals(a.shape(), b.shape(), "shape");
         return Transforms.abs(a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE))).maxNumber().doubleValue();
     }
 
-    static void assertShapes(TopSvd svd, long rows, long cols, int r) {
+    public static void assertShapes(TopSvd svd, long rows, long cols, int r) {
         assertEquals(r, svd.rank(), "rank");
         assertArrayEquals(new long[] {r}, svd.singularValues().shape(), "singular values shape");
         assertArrayEquals(new long[] {rows, r}, svd.left().shape(), "left shape");
         assertArrayEquals(new long[] {cols, r}, svd.right().shape(), "right shape");
     }
 
-    static void assertDescendingNonNegative(TopSvd svd) {
+    public static void assertDescendingNonNegative(TopSvd svd) {
         double[] s = svd.singularValues().castTo(DataType.DOUBLE).toDoubleVector();
         for (int i = 0; i < s.length; i++) {
             assertTrue(s[i] >= -1e-6 * Math.max(1.0, s[0]), "negative singular value " + s[i]);
@@ -78,7 +78,7 @@ final class SvdAssertions {
         }
     }
 
-    static void assertOrthonormalColumns(INDArray m, double tol, String what) {
+    public static void assertOrthonormalColumns(INDArray m, double tol, String what) {
         INDArray d = m.castTo(DataType.DOUBLE);
         INDArray gram = d.transpose().mmul(d);
         double err = maxAbsDiff(gram, Nd4j.eye(d.columns()).castTo(DataType.DOUBLE));
@@ -89,7 +89,7 @@ final class SvdAssertions {
      * The first {@code count} triplets agree up to the sign of each (u_j, v_j) pair; the sign is taken
      * from u_j . u_j' and must then also fit v_j.
      */
-    static void assertSameTriplets(TopSvd expected, TopSvd actual, int count, double valueTol, double vectorTol) {
+    public static void assertSameTriplets(TopSvd expected, TopSvd actual, int count, double valueTol, double vectorTol) {
         double[] se = expected.singularValues().castTo(DataType.DOUBLE).toDoubleVector();
         double[] sa = actual.singularValues().castTo(DataType.DOUBLE).toDoubleVector();
         double scale = Math.max(se[0], 1e-300);
@@ -110,7 +110,7 @@ final class SvdAssertions {
         }
     }
 
-    static INDArray columns(INDArray m, int from, int to) {
+    public static INDArray columns(INDArray m, int from, int to) {
         return m.get(NDArrayIndex.all(), NDArrayIndex.interval(from, to));
     }
 }
