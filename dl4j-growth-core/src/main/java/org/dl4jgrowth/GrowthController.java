@@ -15,9 +15,11 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Grows one network by a {@link GrowthPolicy}: asks the policy when, where and how much, performs
@@ -32,6 +34,8 @@ import java.util.Optional;
  */
 public final class GrowthController {
     private static final Logger log = LoggerFactory.getLogger(GrowthController.class);
+    /** The note key under which initialisers that compute an SVD name its engine. */
+    private static final String SVD_ENGINE_NOTE = "svdEngine";
 
     private final GrowthPolicy policy;
     private final GrowthHistory history = new GrowthHistory();
@@ -163,12 +167,28 @@ public final class GrowthController {
         List<GrowthEvent.LayerGrowth> layers = new ArrayList<>();
         widths.forEach((layer, w) -> layers.add(new GrowthEvent.LayerGrowth(layer, w[0], w[1])));
         GrowthEvent event = new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
-                policy.initializer(), r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6, r.notes());
+                policy.initializer(), r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6,
+                DeviceReport.currentBackend(), svdEngines(r.notes()), r.notes());
         history.add(event);
         lastGrowthIteration = p.iteration();
         lastGrowthEpoch = p.epoch();
         log.info("{}", event);
         return Optional.of(event);
+    }
+
+    /**
+     * The SVD engines the initialiser noted for the grown layers ({@code svdEngine}, as GradMax notes
+     * it), distinct names in layer order joined with ","; {@code null} if no layer used one.
+     */
+    static String svdEngines(Map<String, Map<String, Object>> notes) {
+        Set<String> engines = new LinkedHashSet<>();
+        for (Map<String, Object> layerNotes : notes.values()) {
+            Object engine = layerNotes.get(SVD_ENGINE_NOTE);
+            if (engine != null) {
+                engines.add(engine.toString());
+            }
+        }
+        return engines.isEmpty() ? null : String.join(",", engines);
     }
 
     private List<org.nd4j.linalg.dataset.DataSet> growthBatches(Model net) {

@@ -17,11 +17,13 @@ import java.util.Objects;
 /**
  * One growth of a network, as it happened: when (iteration, epoch), where (each layer's width
  * before and after), how (the initialiser with its settings), and what it cost (parameters before
- * and after, the loss just before, the rewrite's wall time). Immutable; the history of these events
- * answers "how did this network get this shape?" on its own.
+ * and after, the loss just before, the rewrite's wall time), and on what (the ND4J backend and device,
+ * and the SVD engine if the initialiser used one, because a GPU run and a CPU run of the same policy
+ * differ in time and, with the randomized engine, in the new units). Immutable; the history of these
+ * events answers "how did this network get this shape?" on its own.
  */
 @JsonPropertyOrder({"index", "iteration", "epoch", "atEpochEnd", "layers", "initializer", "paramsBefore",
-        "paramsAfter", "scoreBefore", "rewriteMillis", "notes"})
+        "paramsAfter", "scoreBefore", "rewriteMillis", "backend", "svdEngine", "notes"})
 public final class GrowthEvent implements Serializable {
     private static final long serialVersionUID = 1L;
 
@@ -86,6 +88,8 @@ public final class GrowthEvent implements Serializable {
     private final long paramsAfter;
     private final double scoreBefore;
     private final double rewriteMillis;
+    private final String backend;
+    private final String svdEngine;
     private final Map<String, Map<String, Object>> notes;
 
     @JsonCreator
@@ -96,6 +100,7 @@ public final class GrowthEvent implements Serializable {
                        @JsonProperty("paramsBefore") long paramsBefore, @JsonProperty("paramsAfter") long paramsAfter,
                        @JsonProperty("scoreBefore") double scoreBefore,
                        @JsonProperty("rewriteMillis") double rewriteMillis,
+                       @JsonProperty("backend") String backend, @JsonProperty("svdEngine") String svdEngine,
                        @JsonProperty("notes") Map<String, Map<String, Object>> notes) {
         this.index = index;
         this.iteration = iteration;
@@ -107,6 +112,8 @@ public final class GrowthEvent implements Serializable {
         this.paramsAfter = paramsAfter;
         this.scoreBefore = scoreBefore;
         this.rewriteMillis = rewriteMillis;
+        this.backend = backend;
+        this.svdEngine = svdEngine;
         Map<String, Map<String, Object>> n = new LinkedHashMap<>();
         if (notes != null) {
             notes.forEach((k, v) -> n.put(k, Collections.unmodifiableMap(new LinkedHashMap<>(v))));
@@ -169,6 +176,26 @@ public final class GrowthEvent implements Serializable {
     }
 
     /**
+     * Where the growth ran: {@link DeviceReport#shortName()} of the growing thread, e.g. "CPU" or
+     * "CUDA:0". {@code null} in histories written before events recorded it.
+     */
+    @JsonProperty("backend")
+    public String backend() {
+        return backend;
+    }
+
+    /**
+     * The SVD engine the initialiser used (GradMax: "exact", "randomized", or a backend's own), from
+     * the layers' {@code svdEngine} notes; distinct names joined with "," if layers differed.
+     * {@code null} if no SVD was computed (random, zeros, function-preserving initialisers) and in
+     * histories written before events recorded it.
+     */
+    @JsonProperty("svdEngine")
+    public String svdEngine() {
+        return svdEngine;
+    }
+
+    /**
      * What the initialiser noted per layer: for GradMax the top singular values of the gradient
      * statistic and any fallback taken. Empty for initialisers that note nothing.
      */
@@ -186,19 +213,22 @@ public final class GrowthEvent implements Serializable {
         return index == e.index && iteration == e.iteration && epoch == e.epoch && atEpochEnd == e.atEpochEnd
                 && layers.equals(e.layers) && initializer.equals(e.initializer) && paramsBefore == e.paramsBefore
                 && paramsAfter == e.paramsAfter && Double.compare(scoreBefore, e.scoreBefore) == 0
-                && Double.compare(rewriteMillis, e.rewriteMillis) == 0 && notes.equals(e.notes);
+                && Double.compare(rewriteMillis, e.rewriteMillis) == 0 && Objects.equals(backend, e.backend)
+                && Objects.equals(svdEngine, e.svdEngine) && notes.equals(e.notes);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(index, iteration, epoch, atEpochEnd, layers, initializer, paramsBefore, paramsAfter,
-                scoreBefore, rewriteMillis, notes);
+                scoreBefore, rewriteMillis, backend, svdEngine, notes);
     }
 
     @Override
     public String toString() {
         return String.format("growth #%d at iteration %d, epoch %d%s: %s, %s init, params %d -> %d, score before "
                         + "%.5f, rewrite %.1f ms", index, iteration, epoch, atEpochEnd ? " (end)" : "", layers,
-                initializer, paramsBefore, paramsAfter, scoreBefore, rewriteMillis) + (notes.isEmpty() ? "" : ", " + notes);
+                initializer, paramsBefore, paramsAfter, scoreBefore, rewriteMillis)
+                + (backend == null ? "" : ", on " + backend) + (svdEngine == null ? "" : ", SVD " + svdEngine)
+                + (notes.isEmpty() ? "" : ", " + notes);
     }
 }

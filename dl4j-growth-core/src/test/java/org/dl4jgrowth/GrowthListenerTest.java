@@ -33,6 +33,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -179,13 +180,20 @@ class GrowthListenerTest {
         Model b = TestNets.copy(a);
         Model c = TestNets.copy(a);
         Digits.Split split = Digits.split(DataType.FLOAT, 0.8, 3);
+        List<GrowthListener> listeners = new ArrayList<>();
         for (Object[] run : new Object[][]{{a, 5L}, {b, 5L}, {c, 6L}}) {
             Model net = (Model) run[0];
-            net.setListeners(new GrowthListener(GrowthPolicy.builder()
+            GrowthListener growth = new GrowthListener(GrowthPolicy.builder()
                     .when(GrowthTrigger.everyIterations(10).and(GrowthTrigger.maxGrowths(3)))
                     .where(SiteSelector.roundRobin("h1", "h2")).howMuch(GrowthAmount.factor(1.5))
-                    .initializer(UnitInitializer.random()).seed((Long) run[1]).build()));
+                    .initializer(UnitInitializer.random()).seed((Long) run[1]).build());
+            listeners.add(growth);
+            net.setListeners(growth);
             fit(net, Digits.iterator(split.train(), 64), 2);
+        }
+        for (GrowthEvent e : listeners.get(0).history().events()) {
+            assertEquals("CPU", e.backend(), e.toString());
+            assertNull(e.svdEngine(), "random init computes no SVD: " + e);
         }
         // round robin with factor 1.5: h1 4 -> 6, h2 4 -> 6, h1 6 -> 9
         assertEquals(9, TestNets.layer(a, "h1").getParam("W").size(1));

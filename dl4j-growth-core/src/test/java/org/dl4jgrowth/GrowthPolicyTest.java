@@ -105,14 +105,15 @@ class GrowthPolicyTest {
     void historyRoundTripsThroughJson() {
         GrowthHistory h = new GrowthHistory();
         h.add(new GrowthEvent(0, 30, 1, false, List.of(new GrowthEvent.LayerGrowth("h1", 4, 10)),
-                UnitInitializer.functionPreserving(), 310, 730, 1.25, 3.5,
+                UnitInitializer.functionPreserving(), 310, 730, 1.25, 3.5, "CUDA:1", "exact",
                 java.util.Map.of("h1", java.util.Map.of("singularValues", List.of(3.5, 1.25), "fallbackUnits", 2))));
         h.add(new GrowthEvent(1, 46, 1, true, List.of(new GrowthEvent.LayerGrowth("h1", 10, 16),
-                new GrowthEvent.LayerGrowth("h2", 4, 6)), UnitInitializer.random(), 730, 1300, Double.NaN, 2.0, null));
+                new GrowthEvent.LayerGrowth("h2", 4, 6)), UnitInitializer.random(), 730, 1300, Double.NaN, 2.0,
+                "CPU", null, null));
         GrowthHistory back = GrowthHistory.fromJson(h.toJson());
         assertEquals(h, back);
         assertTrue(Double.isNaN(back.events().get(1).scoreBefore()));
         rejects(IllegalArgumentException.class, () -> h.add(new GrowthEvent(5, 1, 1, false, List.of(),
-                UnitInitializer.zeros(), 1, 1, 0, 0, null)), "out of order");
+                UnitInitializer.zeros(), 1, 1, 0, 0, "CPU", null, null)), "out of order");
     }
 }

@@ -148,6 +148,8 @@ class GradMaxTest {
         GrowthEvent e = growth.history().events().get(0);
         assertEquals(UnitInitializer.gradMax(), e.initializer());
         assertTrue(e.notes().get("h1").containsKey("singularValues"), e.toString());
+        assertEquals("CPU", e.backend(), "the tests run on ND4J's CPU backend");
+        assertEquals("exact", e.svdEngine(), "the default engine: " + e);
         INDArray newFanIn = TestNets.layer(net, "h1").getParam("W").get(NDArrayIndex.all(), NDArrayIndex.interval(4, 8));
         assertTrue(newFanIn.norm2Number().doubleValue() > 1e-3, "the new units' fan-in moved away from zero");
     }

@@ -6,6 +6,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.dl4jgrowth.DeviceReport;
 import org.dl4jgrowth.GrowthListener;
 import org.dl4jgrowth.GrowthPolicy;
 import org.dl4jgrowth.activation.ActivationGrowthReLU;
@@ -17,7 +18,6 @@ import org.dl4jgrowth.where.SiteSelector;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
@@ -26,8 +26,9 @@ import java.nio.file.Path;
 /**
  * The project's main job: trains a small MLP on the bundled scikit-learn digits data with a
  * {@link GrowthListener} attached, so its hidden layer grows in place during {@code fit()}; prints
- * each growth event as it happens, then compares test accuracy with fixed-width baselines trained
- * for the same number of epochs.
+ * where it runs ({@link DeviceReport}: backend, device, free memory), each growth event as it
+ * happens, then compares test accuracy with fixed-width baselines trained for the same number of
+ * epochs.
  */
 public final class DigitsGrowthDemo {
     static final int EPOCHS = 12;
@@ -41,8 +42,9 @@ public final class DigitsGrowthDemo {
 
     public static void main(String[] args) {
         Digits.Split split = Digits.split(DataType.FLOAT, 0.8, SEED);
-        System.out.printf("dl4j-growth demo: scikit-learn digits, %d train / %d test examples, backend %s%n",
-                split.train().numExamples(), split.test().numExamples(), Nd4j.getBackend().getClass().getSimpleName());
+        System.out.printf("dl4j-growth demo: scikit-learn digits, %d train / %d test examples%n",
+                split.train().numExamples(), split.test().numExamples());
+        System.out.println(DeviceReport.current());
 
         GrowthPolicy policy = GrowthPolicy.builder()
                 .when(GrowthTrigger.everyEpochs(2))

@@ -26,6 +26,10 @@ class DigitsGrowthDemoTest {
         }
         String out = buf.toString(StandardCharsets.UTF_8);
         saved.println(out);
+        Matcher device = Pattern.compile("(?m)^ND4J backend CPU \\(CpuBackend, \\w+\\), device 0 of \\d+ \\(host, \\d+ "
+                + "cores?\\), free memory [\\d.]+ [KMGT]iB of [\\d.]+ [KMGT]iB, default FLOAT, SVD engine exact$")
+                .matcher(out);
+        assertTrue(device.find(), "one line says where the demo runs: " + out);
         Matcher growths = Pattern.compile("growth #\\d+ at iteration \\d+, epoch \\d+ \\(end\\): \\[h1 (\\d+)->(\\d+)\\]")
                 .matcher(out);
         int n = 0;

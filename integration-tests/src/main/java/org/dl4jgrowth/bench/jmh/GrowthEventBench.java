@@ -68,7 +68,7 @@ public abstract class GrowthEventBench {
         if (NetworkRewrite.width(net, layer()) != width + added()) {
             throw new IllegalStateException(layer() + " did not grow to " + (width + added()) + ": " + event);
         }
-        if (!event.toString().contains(svdEngine)) {
+        if (!svdEngine.equals(event.svdEngine())) {
             throw new IllegalStateException("growth event does not name SVD engine " + svdEngine + ": " + event);
         }
     }

@@ -1,0 +1,89 @@
+package org.dl4jgrowth;
+
+import org.dl4jgrowth.how.UnitInitializer;
+import org.junit.jupiter.api.Test;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Growth events record where they ran and which SVD engine they used, and read histories written without both. */
+class GrowthEventTest {
+
+    private static GrowthEvent event(String backend, String svdEngine) {
+        Map<String, Object> h1 = new LinkedHashMap<>();
+        h1.put("singularValues", List.of(2.0, 1.0));
+        h1.put("svdEngine", "exact");
+        return new GrowthEvent(0, 20, 0, false, List.of(new GrowthEvent.LayerGrowth("h1", 4, 8)),
+                UnitInitializer.gradMax(), 700, 1000, 2.25, 4.5, backend, svdEngine, Map.of("h1", h1));
+    }
+
+    @Test
+    void backendAndSvdEngineSurviveJsonAndTakePartInEquality() {
+        GrowthEvent e = event("CUDA:1", "exact");
+        String json = GrowthJson.toJson(e);
+        assertTrue(json.contains("\"rewriteMillis\":4.5,\"backend\":\"CUDA:1\",\"svdEngine\":\"exact\",\"notes\""),
+                json);
+        GrowthEvent back = GrowthJson.fromJson(json, GrowthEvent.class);
+        assertEquals(e, back);
+        assertEquals(e.hashCode(), back.hashCode());
+        assertEquals("CUDA:1", back.backend());
+        assertEquals("exact", back.svdEngine());
+        assertNotEquals(e, event("CPU", "exact"));
+        assertNotEquals(e, event("CUDA:1", "randomized"));
+        assertNotEquals(e, event("CUDA:1", null));
+
+        GrowthEvent noSvd = event("CPU", null);
+        assertEquals(noSvd, GrowthJson.fromJson(GrowthJson.toJson(noSvd), GrowthEvent.class));
+    }
+
+    /** A history in the form written before events recorded backend and SVD engine (up to commit a5e7b89). */
+    private static final String OLD_HISTORY = "{\"events\":[{\"index\":0,\"iteration\":30,\"epoch\":1,"
+            + "\"atEpochEnd\":false,\"layers\":[{\"layer\":\"h1\",\"before\":4,\"after\":10}],"
+            + "\"initializer\":{\"@class\":\"org.dl4jgrowth.how.GradMaxInit\",\"allowAnyActivation\":false,"
+            + "\"fixedNorm\":0.0,\"scale\":1.0},\"paramsBefore\":310,\"paramsAfter\":730,\"scoreBefore\":1.25,"
+            + "\"rewriteMillis\":3.5,\"notes\":{\"h1\":{\"svdEngine\":\"exact\",\"fallbackUnits\":0}}}]}";
+
+    @Test
+    void historiesWrittenWithoutBackendAndSvdEngineStillRead() {
+        GrowthHistory h = GrowthHistory.fromJson(OLD_HISTORY);
+        GrowthEvent e = h.events().get(0);
+        assertEquals(List.of(new GrowthEvent.LayerGrowth("h1", 4, 10)), e.layers());
+        assertEquals(UnitInitializer.gradMax(), e.initializer());
+        assertNull(e.backend(), "not recorded then");
+        assertNull(e.svdEngine(), "not recorded then, though the notes name it");
+        assertEquals("exact", e.notes().get("h1").get("svdEngine"));
+        assertEquals(h, GrowthHistory.fromJson(h.toJson()));
+        assertEquals(OLD_HISTORY, h.toJson().replace(",\"backend\":null,\"svdEngine\":null", ""),
+                "the old form is today's without the two fields");
+        assertTrue(e.toString().endsWith("rewrite 3.5 ms, {h1={svdEngine=exact, fallbackUnits=0}}"), e.toString());
+    }
+
+    @Test
+    void toStringSaysWhereItRanAndWhichSvd() {
+        String withSvd = event("CUDA:1", "exact").toString();
+        assertTrue(withSvd.endsWith("score before 2.25000, rewrite 4.5 ms, on CUDA:1, SVD exact, "
+                + "{h1={singularValues=[2.0, 1.0], svdEngine=exact}}"), withSvd);
+        String withoutSvd = event("CPU", null).toString();
+        assertTrue(withoutSvd.endsWith("rewrite 4.5 ms, on CPU, {h1={singularValues=[2.0, 1.0], svdEngine=exact}}"),
+                withoutSvd);
+    }
+
+    @Test
+    void svdEngineIsJoinedFromTheLayersNotes() {
+        Map<String, Map<String, Object>> notes = new LinkedHashMap<>();
+        assertNull(GrowthController.svdEngines(notes), "nothing grown with an SVD");
+        notes.put("h1", Map.of("fanOutNorm", 1.0));
+        assertNull(GrowthController.svdEngines(notes), "notes, but no SVD engine among them");
+        notes.put("h2", Map.of("svdEngine", "randomized"));
+        assertEquals("randomized", GrowthController.svdEngines(notes));
+        notes.put("h3", Map.of("svdEngine", "exact"));
+        notes.put("h4", Map.of("svdEngine", "randomized"));
+        assertEquals("randomized,exact", GrowthController.svdEngines(notes), "distinct, in layer order");
+    }
+}
