@@ -31,6 +31,6 @@ class CpuFallbackTest {
         assertTrue(Nd4j.getBackend() instanceof CpuBackend, Nd4j.getBackend().getClass().getName());
         assertFalse(new CudaSvdEngine().isAvailable());
         assertEquals("exact", SvdEngines.best().name());
-        GrowthInFit.growAndCheckPreserved("exact");
+        GrowthInFit.growAndCheckPreserved("exact", "CPU");
     }
 }

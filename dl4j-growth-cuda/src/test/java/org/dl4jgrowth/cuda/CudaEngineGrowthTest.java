@@ -10,12 +10,12 @@ class CudaEngineGrowthTest {
     @Test
     void aGradMaxGrowthInFitThroughTheCudaEngineCodePreservesTheOutput() {
         assumeFalse(CudaBackend.isActive(), "on a GPU the real engine is tested by CudaGpuTest");
-        SimulatedCudaSvdEngine.whileActive(() -> GrowthInFit.growAndCheckPreserved(CudaSvdEngine.NAME));
+        SimulatedCudaSvdEngine.whileActive(() -> GrowthInFit.growAndCheckPreserved(CudaSvdEngine.NAME, "CPU"));
     }
 
     @Test
     void withoutItTheSameGrowthUsesTheExactCpuEngine() {
         assumeFalse(CudaBackend.isActive(), "on a GPU the CUDA engine is chosen");
-        GrowthInFit.growAndCheckPreserved("exact");
+        GrowthInFit.growAndCheckPreserved("exact", "CPU");
     }
 }

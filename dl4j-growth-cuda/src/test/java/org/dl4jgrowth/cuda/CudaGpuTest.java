@@ -2,9 +2,11 @@ package org.dl4jgrowth.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import org.dl4jgrowth.DeviceReport;
 import org.dl4jgrowth.GrowthEvent;
 import org.dl4jgrowth.linalg.SvdAssertions;
 import org.dl4jgrowth.linalg.SvdEngines;
@@ -34,6 +36,17 @@ class CudaGpuTest {
     void isTheEngineChosenOnTheCudaBackend() {
         assertTrue(new CudaSvdEngine().isAvailable());
         assertEquals(CudaSvdEngine.NAME, SvdEngines.best().name());
+    }
+
+    @Test
+    void theDeviceReportNamesTheGpuAndItsFreeMemory() {
+        DeviceReport r = DeviceReport.current();
+        assertEquals("CUDA", r.backendKind(), r.toString());
+        assertFalse(r.host(), r.toString());
+        assertNotNull(r.deviceName(), r.toString());
+        assertTrue(r.freeMemoryBytes() > 0 && r.freeMemoryBytes() <= r.totalMemoryBytes(), r.toString());
+        assertEquals(CudaSvdEngine.NAME, r.svdEngine(), r.toString());
+        assertTrue(r.shortName().startsWith("CUDA:"), r.shortName());
     }
 
     @Test
@@ -71,7 +84,7 @@ class CudaGpuTest {
 
     @Test
     void aGradMaxGrowthInFitPreservesTheOutputOnTheGpu() {
-        GrowthEvent e = GrowthInFit.growAndCheckPreserved(CudaSvdEngine.NAME);
+        GrowthEvent e = GrowthInFit.growAndCheckPreserved(CudaSvdEngine.NAME, "CUDA:");
         assertTrue(e.toString().contains("gradMax"), e.toString());
     }
 }

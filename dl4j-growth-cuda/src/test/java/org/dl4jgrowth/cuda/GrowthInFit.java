@@ -37,8 +37,12 @@ final class GrowthInFit {
     private GrowthInFit() {
     }
 
-    /** Runs the growth and checks it; returns the single event. */
-    static GrowthEvent growAndCheckPreserved(String expectedSvdEngine) {
+    /**
+     * Runs the growth and checks it; returns the single event.
+     *
+     * @param expectedBackend the start of the event's backend, e.g. "CPU" or "CUDA:"
+     */
+    static GrowthEvent growAndCheckPreserved(String expectedSvdEngine, String expectedBackend) {
         Digits.Split split = Digits.split(DataType.FLOAT, 0.8, 9);
         MultiLayerNetwork net = (MultiLayerNetwork) TestNets.build(TestNets.DIGITS_MLP,
                 TestNets.base(9, new Adam(0.01), DataType.FLOAT), false);
@@ -65,7 +69,9 @@ final class GrowthInFit {
         GrowthEvent e = growth.history().events().get(0);
         assertEquals(8, TestNets.layer(net, "h1").getParam("W").size(1), "h1 width");
         assertTrue(changes.get(0) <= TOLERANCE, "output changed by " + changes.get(0) + " in " + e);
+        assertEquals(expectedSvdEngine, e.svdEngine(), e.toString());
         assertEquals(expectedSvdEngine, e.notes().get("h1").get("svdEngine"), e.toString());
+        assertTrue(e.backend().startsWith(expectedBackend), e.toString());
         assertTrue(Double.isFinite(net.score()), "training went on after the growth: score " + net.score());
         return e;
     }
