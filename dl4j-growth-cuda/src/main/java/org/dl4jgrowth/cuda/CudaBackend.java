@@ -47,7 +47,8 @@ public final class CudaBackend {
             active = "no backend (" + e + ")";
         }
         return "ND4J runs on " + active + ", not on its CUDA backend: " + (classesPresent()
-                ? "the CUDA backend is on the classpath but did not start (no CUDA device, or its natives or the "
+                ? "the CUDA backend is on the classpath but did not start (no CUDA device or driver, or its "
+                        + "natives (org.nd4j:nd4j-cuda-11.6:linux-x86_64; in this project only with -Pcuda) or the "
                         + "CUDA 11.6 libraries are missing; ND4J logs why at start-up)"
                 : "org.nd4j:nd4j-cuda-11.6 is not on the classpath");
     }

@@ -1,5 +1,6 @@
 package org.dl4jgrowth.cuda;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
 import org.dl4jgrowth.linalg.ExactSvdEngine;
@@ -10,6 +11,8 @@ import org.dl4jgrowth.linalg.TopSvd;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Top-k SVD on the GPU for GradMax (Evci et al., "GradMax: Growing Neural Networks using Gradient
@@ -22,9 +25,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * single-column matrix, its norm. The engine is backend-agnostic code with a GPU-specific plan:
  * <ul>
  *   <li>cuSolver's {@code gesvd} only accepts rows &gt;= cols, so a wide matrix is decomposed as its
- *       transpose (a view) and the factors are swapped back;</li>
- *   <li>a single row or column is solved in closed form: cuSolver's {@code gesvd} is handed a work array
- *       of {@code min(rows, cols) - 1} elements, empty in that case;</li>
+ *       transpose (a view) and the factors are swapped back, on every path (the core's exact engine
+ *       does the same; here the randomized and single-column paths rely on it too);</li>
+ *   <li>a single row or column is solved in closed form, as a precaution: ND4J hands cuSolver's
+ *       {@code gesvd} a real work array of {@code min(rows, cols) - 1} elements, empty in that case,
+ *       which has not been tried on a GPU;</li>
+ *   <li>DOUBLE input is decomposed in FLOAT unless ND4J's default type is DOUBLE, and a default type
+ *       narrower than FLOAT is refused, because of how ND4J sizes cuSolver's workspace
+ *       ({@link #lapackType});</li>
  *   <li>up to {@link #exactLimit()} on the short side, the exact path (QR, then {@code gesvd} of the
  *       small triangle) is used, as on the CPU; beyond it, and when the sketch stays under half the short
  *       side, the randomized range finder of Halko, Martinsson and Tropp (SIAM Review 53(2), 2011), whose
@@ -46,6 +54,9 @@ public final class CudaSvdEngine implements SvdEngine {
     enum Path {
         RANK_ONE, EXACT, RANDOMIZED
     }
+
+    private static final Logger log = LoggerFactory.getLogger(CudaSvdEngine.class);
+    private static final AtomicBoolean WARNED_DOUBLE = new AtomicBoolean();
 
     private final int exactLimit;
     private final RandomizedSvdEngine sketch;
@@ -112,7 +123,8 @@ public final class CudaSvdEngine implements SvdEngine {
 
     /**
      * @throws IllegalArgumentException for the same inputs as every engine (see {@link SvdSupport#validate})
-     * @throws IllegalStateException    if ND4J is not running on its CUDA backend
+     * @throws IllegalStateException    if ND4J is not running on its CUDA backend, or its default
+     *                                  floating-point type is narrower than FLOAT (see {@link #lapackType})
      */
     @Override
     public TopSvd top(INDArray a, int k) {
@@ -121,9 +133,18 @@ public final class CudaSvdEngine implements SvdEngine {
             throw new IllegalStateException("the '" + NAME + "' SVD engine needs ND4J's CUDA backend: "
                     + CudaBackend.describe() + "; SvdEngines.best() picks an engine that can run here");
         }
-        boolean wide = a.rows() < a.columns();
+        DataType out = a.dataType();
+        DataType work = lapackType(out, Nd4j.dataType());
+        if (out == DataType.DOUBLE && work == DataType.FLOAT && !WARNED_DOUBLE.getAndSet(true)) {
+            log.warn("DOUBLE matrices are decomposed in FLOAT: ND4J 1.0.0-M2.1's CUDA LAPACK sizes cuSolver's "
+                    + "double-precision workspace by the default data type, which is {}. Set "
+                    + "Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE) for a DOUBLE decomposition.",
+                    Nd4j.dataType());
+        }
+        INDArray m = out == DataType.DOUBLE && work == DataType.FLOAT ? a.castTo(DataType.FLOAT) : a;
+        boolean wide = m.rows() < m.columns();
         // A transposed view costs nothing; the engines below copy into column-major work arrays anyway.
-        INDArray tall = wide ? a.transpose() : a;
+        INDArray tall = wide ? m.transpose() : m;
         TopSvd t;
         switch (plan(tall.rows(), tall.columns(), k)) {
             case RANK_ONE:
@@ -136,9 +157,31 @@ public final class CudaSvdEngine implements SvdEngine {
                 t = exact.top(tall, k);
                 break;
         }
-        return wide
-                ? new TopSvd(t.singularValues(), t.right(), t.left(), k, NAME)
-                : new TopSvd(t.singularValues(), t.left(), t.right(), k, NAME);
+        INDArray s = SvdSupport.cast(t.singularValues(), out);
+        INDArray left = SvdSupport.cast(wide ? t.right() : t.left(), out);
+        INDArray right = SvdSupport.cast(wide ? t.left() : t.right(), out);
+        return new TopSvd(s, left, right, k, NAME);
+    }
+
+    /**
+     * The precision cuSolver can safely work in, given the input's type and ND4J's default
+     * floating-point type. ND4J 1.0.0-M2.1's CUDA LAPACK ({@code JcublasLapack}) allocates cuSolver's
+     * workspace as (elements asked for) x (size of the <em>default</em> data type), for the float and the
+     * double routines alike: double routines are only safe with a DOUBLE default, and no routine is safe
+     * with a default narrower than FLOAT (HALF, BFLOAT16), where even the float workspace is too short.
+     *
+     * @return DOUBLE for DOUBLE input under a DOUBLE default, otherwise FLOAT
+     * @throws IllegalStateException if the default type is narrower than FLOAT
+     */
+    static DataType lapackType(DataType input, DataType nd4jDefault) {
+        if (Nd4j.sizeOfDataType(nd4jDefault) < Nd4j.sizeOfDataType(DataType.FLOAT)) {
+            throw new IllegalStateException("ND4J's default floating-point type is " + nd4jDefault
+                    + ", and ND4J's CUDA LAPACK sizes cuSolver's workspace by it, too short for any SVD; "
+                    + "allowed defaults are FLOAT and DOUBLE (Nd4j.setDefaultDataTypes(DataType.FLOAT, "
+                    + "DataType.FLOAT)); networks can still train in " + nd4jDefault + " through their own "
+                    + "dataType setting");
+        }
+        return input == DataType.DOUBLE && nd4jDefault == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
     }
 
     /** The path {@link #top} takes for a matrix with these dimensions (in either orientation). */

@@ -22,11 +22,12 @@ class CpuFallbackTest {
 
     @Test
     void withTheCudaNativesButNoGpuGrowthRunsOnTheCpu() {
-        assumeTrue(Boolean.getBoolean("dl4jgrowth.test.cudaNatives"),
-                "needs -Pcuda: the CUDA natives next to the CPU backend's");
+        // -Pcuda sets this to the classifier of the CUDA natives it put on the classpath.
+        String classifier = System.getProperty("dl4jgrowth.test.cudaNatives", "");
+        assumeTrue(!classifier.isBlank(), "needs -Pcuda: the CUDA natives next to the CPU backend's");
         assumeFalse(CudaBackend.isActive(), "a CUDA device is in use: there is no fallback to observe");
-        assertNotNull(getClass().getClassLoader().getResource(
-                "org/nd4j/linalg/jcublas/bindings/linux-x86_64/libjnind4jcuda.so"), "the CUDA natives are here");
+        String natives = "org/nd4j/linalg/jcublas/bindings/" + classifier + "/libjnind4jcuda.so";
+        assertNotNull(getClass().getClassLoader().getResource(natives), natives + " is on the classpath");
 
         assertTrue(Nd4j.getBackend() instanceof CpuBackend, Nd4j.getBackend().getClass().getName());
         assertFalse(new CudaSvdEngine().isAvailable());

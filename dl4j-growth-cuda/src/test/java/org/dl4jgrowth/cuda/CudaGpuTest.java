@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import org.dl4jgrowth.DeviceReport;
 import org.dl4jgrowth.GrowthEvent;
+import org.dl4jgrowth.linalg.ExactSvdEngine;
 import org.dl4jgrowth.linalg.SvdAssertions;
 import org.dl4jgrowth.linalg.SvdEngines;
 import org.dl4jgrowth.linalg.TopSvd;
@@ -32,6 +33,11 @@ class CudaGpuTest {
         assumeTrue(CudaBackend.isActive(), CudaBackend.describe());
     }
 
+    /** The engine under test; {@link CudaGpuDryRunTest} runs the same code with the backend check bypassed. */
+    CudaSvdEngine engine() {
+        return new CudaSvdEngine();
+    }
+
     @Test
     void isTheEngineChosenOnTheCudaBackend() {
         assertTrue(new CudaSvdEngine().isAvailable());
@@ -52,11 +58,24 @@ class CudaGpuTest {
     @Test
     void agreesWithTheCpuEngineUpToSignOnGradMaxIMatrices() {
         for (CpuSvdReference.Case c : CpuSvdReference.read()) {
-            TopSvd gpu = new CudaSvdEngine().top(c.input(), CpuSvdReference.K);
+            // A DOUBLE default lets cuSolver's double routines run (see CudaSvdEngine.lapackType).
+            TopSvd gpu = DefaultType.with(c.type, () -> engine().top(c.input(), CpuSvdReference.K));
             double valueTol = c.type == DataType.DOUBLE ? 1e-10 : 1e-4;
             double vectorTol = c.type == DataType.DOUBLE ? 1e-7 : 1e-3;
             SvdAssertions.assertShapes(gpu, c.matrix.rows(), c.matrix.columns(), CpuSvdReference.K);
             SvdAssertions.assertSameTriplets(c.cpu, gpu, CpuSvdReference.K, valueTol, vectorTol);
+        }
+    }
+
+    @Test
+    void doubleInputUnderTheFloatDefaultAgreesToFloatPrecision() {
+        for (CpuSvdReference.Case c : CpuSvdReference.read()) {
+            if (c.type == DataType.DOUBLE) {
+                TopSvd gpu = DefaultType.with(DataType.FLOAT,
+                        () -> engine().top(c.input(), CpuSvdReference.K));
+                assertEquals(DataType.DOUBLE, gpu.left().dataType());
+                SvdAssertions.assertSameTriplets(c.cpu, gpu, CpuSvdReference.K, 1e-4, 1e-3);
+            }
         }
     }
 
@@ -72,15 +91,27 @@ class CudaGpuTest {
             assertTrue(point.isActualOnDeviceSide() && !point.isActualOnHostSide(),
                     "premise: after a device op only the device copy is current");
 
-            TopSvd t = engine.top(g, 8);
+            engine.top(g, 8);
             Nd4j.getExecutioner().commit();
 
             assertFalse(point.isActualOnHostSide(), "the statistic " + java.util.Arrays.toString(shape)
                     + " was copied to the host (path " + engine.plan(shape[0], shape[1], 8) + ")");
-            INDArray left = t.left();
-            assertTrue(AtomicAllocator.getInstance().getAllocationPoint(left).isActualOnDeviceSide(),
-                    "the singular vectors are on the device");
         }
+    }
+
+    @Test
+    void theRandomizedPathAgreesWithTheExactEngineOnTheGpu() {
+        // Built in DOUBLE (its QR needs the DOUBLE default on CUDA), then decomposed in FLOAT.
+        INDArray a = DefaultType.with(DataType.DOUBLE,
+                () -> SvdAssertions.withSpectrum(2100, 1500, SvdAssertions.geometric(1500, 3.0, 0.6), 5))
+                .castTo(DataType.FLOAT);
+        CudaSvdEngine engine = engine();
+        assertEquals(CudaSvdEngine.Path.RANDOMIZED, engine.plan(2100, 1500, 8));
+        TopSvd randomized = engine.top(a, 8);
+        TopSvd exact = new ExactSvdEngine().top(a, 8);
+        SvdAssertions.assertOrthonormalColumns(randomized.left(), 1e-4, "U");
+        SvdAssertions.assertOrthonormalColumns(randomized.right(), 1e-4, "V");
+        SvdAssertions.assertSameTriplets(exact, randomized, 8, 1e-3, 1e-2);
     }
 
     @Test

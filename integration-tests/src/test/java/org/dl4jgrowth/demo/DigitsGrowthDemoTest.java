@@ -1,5 +1,6 @@
 package org.dl4jgrowth.demo;
 
+import org.dl4jgrowth.DeviceReport;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -26,9 +27,12 @@ class DigitsGrowthDemoTest {
         }
         String out = buf.toString(StandardCharsets.UTF_8);
         saved.println(out);
-        Matcher device = Pattern.compile("(?m)^ND4J backend CPU \\(CpuBackend, \\w+\\), device 0 of \\d+ \\(host, \\d+ "
-                + "cores?\\), free memory [\\d.]+ [KMGT]iB of [\\d.]+ [KMGT]iB, default FLOAT, SVD engine exact$")
-                .matcher(out);
+        // The same backend, device and engine as this JVM's report (free memory changes between the two).
+        DeviceReport report = DeviceReport.current();
+        Matcher device = Pattern.compile("(?m)^ND4J backend " + Pattern.quote(report.backendKind() + " ("
+                + report.backendClass()) + ".*, device " + Math.max(report.deviceId(), 0) + " of \\d+ .*free memory "
+                + "[\\d.]+ [KMGT]iB of [\\d.]+ [KMGT]iB, default " + report.defaultDataType() + ", SVD engine "
+                + Pattern.quote(report.svdEngine()) + "$").matcher(out);
         assertTrue(device.find(), "one line says where the demo runs: " + out);
         Matcher growths = Pattern.compile("growth #\\d+ at iteration \\d+, epoch \\d+ \\(end\\): \\[h1 (\\d+)->(\\d+)\\]")
                 .matcher(out);
