@@ -1,12 +1,15 @@
 package org.dl4jgrowth.linalg;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.nd4j.linalg.api.blas.Lapack;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Shared argument checks and the dense LAPACK path used by both built-in engines. The public methods are
@@ -19,6 +22,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * the host except LAPACK's own status word.
  */
 public final class SvdSupport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SvdSupport.class);
+    private static final AtomicBoolean WARNED_DOUBLE = new AtomicBoolean();
 
     private SvdSupport() {
     }
@@ -74,9 +80,57 @@ public final class SvdSupport {
         }
     }
 
-    /** LAPACK only has single and double precision routines; narrower types are widened to FLOAT. */
+    /**
+     * The precision LAPACK runs in for input of type {@code input} on the active backend: see
+     * {@link #lapackType}. Logs once when a device backend forces DOUBLE down to FLOAT.
+     */
     public static DataType workType(DataType input) {
-        return input == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
+        DataType nd4jDefault = Nd4j.dataType();
+        DataType work = lapackType(input, nd4jDefault, hostBackend());
+        if (input == DataType.DOUBLE && work == DataType.FLOAT && !WARNED_DOUBLE.getAndSet(true)) {
+            LOG.warn("DOUBLE matrices are decomposed in FLOAT on this device backend: ND4J 1.0.0-M2.1's CUDA "
+                    + "LAPACK sizes cuSolver's double-precision workspace by the default data type, which is {}. "
+                    + "Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE) gives DOUBLE decompositions.",
+                    nd4jDefault);
+        }
+        return work;
+    }
+
+    /**
+     * The precision LAPACK can run in safely. LAPACK has single and double precision routines only, so
+     * DOUBLE input gets DOUBLE and everything else FLOAT. On a device backend there is a further limit:
+     * ND4J 1.0.0-M2.1's CUDA LAPACK ({@code JcublasLapack}) allocates cuSolver's workspace as (elements
+     * asked for) x (size of ND4J's <em>default</em> data type), in its float and double routines alike.
+     * Double routines are then only safe under a DOUBLE default, and no routine is safe under a default
+     * narrower than FLOAT.
+     *
+     * @param input       the matrix's type
+     * @param nd4jDefault ND4J's default data type ({@link Nd4j#dataType()})
+     * @param hostBackend whether ND4J computes on the host (the CPU backend), where no such limit exists
+     * @return FLOAT or DOUBLE
+     * @throws IllegalStateException on a device backend whose default type is narrower than FLOAT
+     */
+    public static DataType lapackType(DataType input, DataType nd4jDefault, boolean hostBackend) {
+        DataType wanted = input == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
+        if (hostBackend) {
+            return wanted;
+        }
+        if (Nd4j.sizeOfDataType(nd4jDefault) < Nd4j.sizeOfDataType(DataType.FLOAT)) {
+            throw new IllegalStateException("ND4J's default floating-point type is " + nd4jDefault
+                    + ", and ND4J's CUDA LAPACK sizes cuSolver's workspace by it, too short for any SVD or QR; "
+                    + "allowed defaults are FLOAT and DOUBLE (Nd4j.setDefaultDataTypes(DataType.FLOAT, "
+                    + "DataType.FLOAT)); networks can still train in " + nd4jDefault + " through their own "
+                    + "dataType setting");
+        }
+        return wanted == DataType.DOUBLE && nd4jDefault != DataType.DOUBLE ? DataType.FLOAT : wanted;
+    }
+
+    private static boolean hostBackend() {
+        try {
+            return Nd4j.getEnvironment().isCPU();
+        } catch (RuntimeException | LinkageError e) {
+            return true;
+        }
     }
 
     /** The number of triplets {@link SvdEngine#top} returns: {@code min(k, rows, cols)}. */
@@ -145,10 +199,11 @@ public final class SvdSupport {
      * is left untouched.
      */
     static INDArray orthonormalize(INDArray y) {
-        INDArray q = y.dup('f');
+        // castTo may return y itself and geqrf overwrites its input: always work on a fresh copy.
+        INDArray q = y.castTo(workType(y.dataType())).dup('f');
         INDArray rScratch = Nd4j.create(q.dataType(), new long[] {q.columns(), q.columns()}, 'f');
         Nd4j.getBlasWrapper().lapack().geqrf(q, rScratch);
-        return q;
+        return cast(q, y.dataType());
     }
 
     /** {@code x} itself if it already has {@code type}, otherwise a converted copy (on the backend). */

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  *       which has not been tried on a GPU;</li>
  *   <li>DOUBLE input is decomposed in FLOAT unless ND4J's default type is DOUBLE, and a default type
  *       narrower than FLOAT is refused, because of how ND4J sizes cuSolver's workspace
- *       ({@link #lapackType});</li>
+ *       ({@link SvdSupport#lapackType});</li>
  *   <li>up to {@link #exactLimit()} on the short side, the exact path (QR, then {@code gesvd} of the
  *       small triangle) is used, as on the CPU; beyond it, and when the sketch stays under half the short
  *       side, the randomized range finder of Halko, Martinsson and Tropp (SIAM Review 53(2), 2011), whose
@@ -124,7 +124,8 @@ public final class CudaSvdEngine implements SvdEngine {
     /**
      * @throws IllegalArgumentException for the same inputs as every engine (see {@link SvdSupport#validate})
      * @throws IllegalStateException    if ND4J is not running on its CUDA backend, or its default
-     *                                  floating-point type is narrower than FLOAT (see {@link #lapackType})
+     *                                  floating-point type is narrower than FLOAT (see
+     *                                  {@link SvdSupport#lapackType})
      */
     @Override
     public TopSvd top(INDArray a, int k) {
@@ -134,7 +135,9 @@ public final class CudaSvdEngine implements SvdEngine {
                     + CudaBackend.describe() + "; SvdEngines.best() picks an engine that can run here");
         }
         DataType out = a.dataType();
-        DataType work = lapackType(out, Nd4j.dataType());
+        // Decided here, as on a device backend, rather than left to the core engines, which only apply
+        // this rule off the host: so the CPU runs of this code path take the same decisions.
+        DataType work = SvdSupport.lapackType(out, Nd4j.dataType(), false);
         if (out == DataType.DOUBLE && work == DataType.FLOAT && !WARNED_DOUBLE.getAndSet(true)) {
             log.warn("DOUBLE matrices are decomposed in FLOAT: ND4J 1.0.0-M2.1's CUDA LAPACK sizes cuSolver's "
                     + "double-precision workspace by the default data type, which is {}. Set "
@@ -161,27 +164,6 @@ public final class CudaSvdEngine implements SvdEngine {
         INDArray left = SvdSupport.cast(wide ? t.right() : t.left(), out);
         INDArray right = SvdSupport.cast(wide ? t.left() : t.right(), out);
         return new TopSvd(s, left, right, k, NAME);
-    }
-
-    /**
-     * The precision cuSolver can safely work in, given the input's type and ND4J's default
-     * floating-point type. ND4J 1.0.0-M2.1's CUDA LAPACK ({@code JcublasLapack}) allocates cuSolver's
-     * workspace as (elements asked for) x (size of the <em>default</em> data type), for the float and the
-     * double routines alike: double routines are only safe with a DOUBLE default, and no routine is safe
-     * with a default narrower than FLOAT (HALF, BFLOAT16), where even the float workspace is too short.
-     *
-     * @return DOUBLE for DOUBLE input under a DOUBLE default, otherwise FLOAT
-     * @throws IllegalStateException if the default type is narrower than FLOAT
-     */
-    static DataType lapackType(DataType input, DataType nd4jDefault) {
-        if (Nd4j.sizeOfDataType(nd4jDefault) < Nd4j.sizeOfDataType(DataType.FLOAT)) {
-            throw new IllegalStateException("ND4J's default floating-point type is " + nd4jDefault
-                    + ", and ND4J's CUDA LAPACK sizes cuSolver's workspace by it, too short for any SVD; "
-                    + "allowed defaults are FLOAT and DOUBLE (Nd4j.setDefaultDataTypes(DataType.FLOAT, "
-                    + "DataType.FLOAT)); networks can still train in " + nd4jDefault + " through their own "
-                    + "dataType setting");
-        }
-        return input == DataType.DOUBLE && nd4jDefault == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
     }
 
     /** The path {@link #top} takes for a matrix with these dimensions (in either orientation). */

@@ -73,21 +73,6 @@ class CudaSvdEngineCodePathTest {
     }
 
     @Test
-    void choosesTheLapackPrecisionThatNd4jSizesCuSolversWorkspaceFor() {
-        assertEquals(DataType.FLOAT, CudaSvdEngine.lapackType(DataType.FLOAT, DataType.FLOAT));
-        assertEquals(DataType.FLOAT, CudaSvdEngine.lapackType(DataType.HALF, DataType.FLOAT));
-        assertEquals(DataType.FLOAT, CudaSvdEngine.lapackType(DataType.DOUBLE, DataType.FLOAT));
-        assertEquals(DataType.FLOAT, CudaSvdEngine.lapackType(DataType.FLOAT, DataType.DOUBLE));
-        assertEquals(DataType.DOUBLE, CudaSvdEngine.lapackType(DataType.DOUBLE, DataType.DOUBLE));
-        for (DataType narrow : new DataType[] {DataType.HALF, DataType.BFLOAT16}) {
-            IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> CudaSvdEngine.lapackType(DataType.FLOAT, narrow));
-            assertMessage(e, "default floating-point type is " + narrow);
-            assertMessage(e, "allowed defaults are FLOAT and DOUBLE");
-        }
-    }
-
-    @Test
     void doubleInputUnderAFloatDefaultIsDecomposedInFloatAndReturnedInDouble() {
         INDArray a = withSpectrum(30, 50, geometric(30, 4.0, 0.7), 8);
         CudaSvdEngine e = engine(CudaSvdEngine.DEFAULT_EXACT_LIMIT);
