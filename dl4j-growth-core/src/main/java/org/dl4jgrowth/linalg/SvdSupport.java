@@ -85,8 +85,20 @@ public final class SvdSupport {
      * {@link #lapackType}. Logs once when a device backend forces DOUBLE down to FLOAT.
      */
     public static DataType workType(DataType input) {
+        return workType(input, hostBackend());
+    }
+
+    /**
+     * {@link #workType(DataType)} as on a device backend, whatever backend is active: for engines that
+     * only run on one (the CUDA engine), so that their runs on the CPU take the same decisions.
+     */
+    public static DataType deviceWorkType(DataType input) {
+        return workType(input, false);
+    }
+
+    private static DataType workType(DataType input, boolean hostBackend) {
         DataType nd4jDefault = Nd4j.dataType();
-        DataType work = lapackType(input, nd4jDefault, hostBackend());
+        DataType work = lapackType(input, nd4jDefault, hostBackend);
         if (input == DataType.DOUBLE && work == DataType.FLOAT && !WARNED_DOUBLE.getAndSet(true)) {
             LOG.warn("DOUBLE matrices are decomposed in FLOAT on this device backend: ND4J 1.0.0-M2.1's CUDA "
                     + "LAPACK sizes cuSolver's double-precision workspace by the default data type, which is {}. "

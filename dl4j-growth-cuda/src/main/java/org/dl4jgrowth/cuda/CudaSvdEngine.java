@@ -1,6 +1,5 @@
 package org.dl4jgrowth.cuda;
 
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
 import org.dl4jgrowth.linalg.ExactSvdEngine;
@@ -11,8 +10,6 @@ import org.dl4jgrowth.linalg.TopSvd;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Top-k SVD on the GPU for GradMax (Evci et al., "GradMax: Growing Neural Networks using Gradient
@@ -54,9 +51,6 @@ public final class CudaSvdEngine implements SvdEngine {
     enum Path {
         RANK_ONE, EXACT, RANDOMIZED
     }
-
-    private static final Logger log = LoggerFactory.getLogger(CudaSvdEngine.class);
-    private static final AtomicBoolean WARNED_DOUBLE = new AtomicBoolean();
 
     private final int exactLimit;
     private final RandomizedSvdEngine sketch;
@@ -137,13 +131,7 @@ public final class CudaSvdEngine implements SvdEngine {
         DataType out = a.dataType();
         // Decided here, as on a device backend, rather than left to the core engines, which only apply
         // this rule off the host: so the CPU runs of this code path take the same decisions.
-        DataType work = SvdSupport.lapackType(out, Nd4j.dataType(), false);
-        if (out == DataType.DOUBLE && work == DataType.FLOAT && !WARNED_DOUBLE.getAndSet(true)) {
-            log.warn("DOUBLE matrices are decomposed in FLOAT: ND4J 1.0.0-M2.1's CUDA LAPACK sizes cuSolver's "
-                    + "double-precision workspace by the default data type, which is {}. Set "
-                    + "Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE) for a DOUBLE decomposition.",
-                    Nd4j.dataType());
-        }
+        DataType work = SvdSupport.deviceWorkType(out);
         INDArray m = out == DataType.DOUBLE && work == DataType.FLOAT ? a.castTo(DataType.FLOAT) : a;
         boolean wide = m.rows() < m.columns();
         // A transposed view costs nothing; the engines below copy into column-major work arrays anyway.
