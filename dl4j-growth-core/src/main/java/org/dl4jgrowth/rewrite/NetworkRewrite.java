@@ -186,6 +186,7 @@ public final class NetworkRewrite {
         long start = System.nanoTime();
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             RewriteStep step = RewriteStep.PLAN;
+            Model scratch = null;
             try {
                 Object conf = handle.cloneConfiguration();
                 Topology topology = handle.topology(conf);
@@ -197,7 +198,7 @@ public final class NetworkRewrite {
                 observer.stepDone(step);
 
                 step = RewriteStep.PARAMETERS;
-                Model scratch = handle.scratch(conf);
+                scratch = handle.scratch(conf);
                 Map<String, NewUnits> fresh = runInitializers(plan, topology, scratch);
                 for (String layer : topology.layerNames()) {
                     rebuildParams(layer, topology, plan, fresh, scratch);
@@ -223,6 +224,11 @@ public final class NetworkRewrite {
                 throw e;
             } catch (RuntimeException | Error e) {
                 throw new RewriteException(step, String.valueOf(e.getMessage()), e);
+            } finally {
+                // The scratch network is dropped here; only its parameter array lives on.
+                if (scratch != null) {
+                    Remap.release(handle.gradientsView(scratch));
+                }
             }
         }
     }
@@ -335,9 +341,11 @@ public final class NetworkRewrite {
                     }
                 }
             }
-            INDArray g = src.dup('c');
+            INDArray copy = src.dup('c');
+            INDArray g = copy;
+            INDArray byUnit = null;
             if (uAxis >= 0) {
-                g = Remap.gather(g, uAxis, unitMap);
+                g = byUnit = Remap.gather(g, uAxis, unitMap);
             }
             if (iAxis >= 0) {
                 g = Remap.gather(g, iAxis, edge.map);
@@ -345,6 +353,8 @@ public final class NetworkRewrite {
             }
             Remap.copyKept(g, buf, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
             dst.assign(buf);
+            // All private to this method (a gather by an identity map returns its input: released once).
+            Remap.release(buf, copy, byUnit, g);
         }
     }
 
@@ -416,6 +426,7 @@ public final class NetworkRewrite {
                     INDArray dst = flat.reshape(param.ordering(), param.shape()).dup(param.ordering());
                     Remap.gatherInto(oldComp, dst, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
                     flat.assign(dst.reshape(param.ordering(), new long[]{dst.length()}));
+                    Remap.release(oldComp, dst);
                 }
             }
         }

@@ -239,7 +239,24 @@ final class Remap {
         }
         INDArray units = w.permute(perm).dup('c');
         long n = units.size(0) / block;
-        return units.reshape('c', n, units.length() / n).norm2(1).meanNumber().doubleValue();
+        INDArray norms = units.reshape('c', n, units.length() / n).norm2(1);
+        double mean = norms.meanNumber().doubleValue();
+        release(units, norms);
+        return mean;
+    }
+
+    /**
+     * Frees private arrays' memory now rather than when the garbage collector finds them: a rewrite
+     * makes several temporaries the size of a weight matrix, and memory handed back at once is
+     * reused by the next allocation instead of being mapped afresh. Views and workspace arrays are
+     * left alone ({@link INDArray#closeable()}); pass only arrays nothing else refers to.
+     */
+    static void release(INDArray... arrays) {
+        for (INDArray a : arrays) {
+            if (a != null && a.closeable()) {
+                a.close();
+            }
+        }
     }
 
     static INDArrayIndex[] all(int rank) {
