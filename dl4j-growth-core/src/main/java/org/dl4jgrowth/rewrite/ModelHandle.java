@@ -48,6 +48,9 @@ abstract class ModelHandle {
 
     abstract Map<String, INDArray> paramTable(Model model, String layer);
 
+    /** The network's flat gradient array, or null. */
+    abstract INDArray gradientsView(Model model);
+
     /** The network's updater, or null when training has not created one yet. */
     abstract BaseMultiLayerUpdater<?> updater(Model model, boolean create);
 
@@ -137,6 +140,11 @@ abstract class ModelHandle {
         @Override
         Map<String, INDArray> paramTable(Model model, String layer) {
             return ((MultiLayerNetwork) model).getLayer(layer).paramTable(false);
+        }
+
+        @Override
+        INDArray gradientsView(Model model) {
+            return ((MultiLayerNetwork) model).getFlattenedGradients();
         }
 
         @Override
@@ -237,6 +245,11 @@ abstract class ModelHandle {
         @Override
         Map<String, INDArray> paramTable(Model model, String layer) {
             return ((ComputationGraph) model).getLayer(layer).paramTable(false);
+        }
+
+        @Override
+        INDArray gradientsView(Model model) {
+            return ((ComputationGraph) model).getFlattenedGradients();
         }
 
         @Override

@@ -186,6 +186,7 @@ public final class NetworkRewrite {
         long start = System.nanoTime();
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             RewriteStep step = RewriteStep.PLAN;
+            Model scratch = null;
             try {
                 Object conf = handle.cloneConfiguration();
                 Topology topology = handle.topology(conf);
@@ -197,7 +198,7 @@ public final class NetworkRewrite {
                 observer.stepDone(step);
 
                 step = RewriteStep.PARAMETERS;
-                Model scratch = handle.scratch(conf);
+                scratch = handle.scratch(conf);
                 Map<String, NewUnits> fresh = runInitializers(plan, topology, scratch);
                 for (String layer : topology.layerNames()) {
                     rebuildParams(layer, topology, plan, fresh, scratch);
@@ -223,6 +224,11 @@ public final class NetworkRewrite {
                 throw e;
             } catch (RuntimeException | Error e) {
                 throw new RewriteException(step, String.valueOf(e.getMessage()), e);
+            } finally {
+                // The scratch network is dropped here; only its parameter array lives on.
+                if (scratch != null) {
+                    Remap.release(handle.gradientsView(scratch));
+                }
             }
         }
     }
@@ -335,9 +341,11 @@ public final class NetworkRewrite {
                     }
                 }
             }
-            INDArray g = src.dup('c');
+            INDArray copy = src.dup('c');
+            INDArray g = copy;
+            INDArray byUnit = null;
             if (uAxis >= 0) {
-                g = Remap.gather(g, uAxis, unitMap);
+                g = byUnit = Remap.gather(g, uAxis, unitMap);
             }
             if (iAxis >= 0) {
                 g = Remap.gather(g, iAxis, edge.map);
@@ -345,6 +353,8 @@ public final class NetworkRewrite {
             }
             Remap.copyKept(g, buf, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
             dst.assign(buf);
+            // All private to this method (a gather by an identity map returns its input: released once).
+            Remap.release(buf, copy, byUnit, g);
         }
     }
 
@@ -374,7 +384,8 @@ public final class NetworkRewrite {
         if (old == null || old.getStateViewArray() == null) {
             return newState;
         }
-        Map<String, List<INDArray>> oldStates = statesByParam(old, handle.model());
+        Map<String, INDArray> oldParams = new HashMap<>();
+        Map<String, List<INDArray>> oldStates = statesByParam(old, handle.model(), oldParams);
         for (UpdaterBlock block : fresh.getUpdaterBlocks()) {
             if (block.getUpdaterView() == null) {
                 continue;
@@ -396,33 +407,38 @@ public final class NetworkRewrite {
                 LayerKind kind = LayerKind.of(t.layer(layer));
                 UnitMap unitMap = plan.unitMap(layer);
                 RewritePlan.Edge edge = plan.inputEdge(layer);
+                INDArray oldParam = oldParams.get(layer + "\u0000" + key);
                 for (int c = 0; c < slices.size(); c++) {
-                    INDArray oldComp = olds.get(c);
+                    INDArray oldFlat = olds.get(c);
                     INDArray flat = slices.get(c);
                     if (!plan.touches(layer)) {
-                        flat.assign(oldComp.reshape(param.ordering(), new long[]{oldComp.length()}));
+                        // Same length and element order on both sides: a flat copy, no reshape.
+                        flat.assign(oldFlat);
                         continue;
                     }
                     int uAxis = unitMap == null ? -1 : kind.unitAxis(key, param.rank());
                     int iAxis = edge == null ? -1 : kind.inputAxis(key);
-                    INDArray dst = flat.reshape(param.ordering(), param.shape()).dup('c');
-                    INDArray g = oldComp;
-                    if (uAxis >= 0) {
-                        g = Remap.gather(g, uAxis, unitMap);
-                    }
-                    if (iAxis >= 0) {
-                        g = Remap.gather(g, iAxis, edge.map);
-                    }
-                    Remap.copyKept(g, dst, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
+                    // Private copies, each in its parameter's own order (so reshaping back to flat is a
+                    // view): ND4J M2.1 returns views without a data buffer when slicing a reshaped
+                    // sub-view of the updater's state. dst starts as the fresh state; the kept cells
+                    // are written straight from the old state.
+                    INDArray oldComp = oldFlat.reshape(oldParam.ordering(), oldParam.shape()).dup(oldParam.ordering());
+                    INDArray dst = flat.reshape(param.ordering(), param.shape()).dup(param.ordering());
+                    Remap.gatherInto(oldComp, dst, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
                     flat.assign(dst.reshape(param.ordering(), new long[]{dst.length()}));
+                    Remap.release(oldComp, dst);
                 }
             }
         }
         return newState;
     }
 
-    /** Per parameter, its optimizer-state components, each shaped like the parameter. */
-    private Map<String, List<INDArray>> statesByParam(BaseMultiLayerUpdater<?> updater, Model model) {
+    /**
+     * Per parameter, its optimizer-state components as flat slices of the old updater's state (views,
+     * not copies); {@code params} receives each parameter, for its shape and order.
+     */
+    private Map<String, List<INDArray>> statesByParam(BaseMultiLayerUpdater<?> updater, Model model,
+                                                      Map<String, INDArray> params) {
         Map<String, List<INDArray>> out = new HashMap<>();
         for (UpdaterBlock block : updater.getUpdaterBlocks()) {
             if (block.getUpdaterView() == null) {
@@ -430,14 +446,9 @@ public final class NetworkRewrite {
             }
             for (UpdaterBlock.ParamState ps : block.getLayersAndVariablesInBlock()) {
                 String layer = ps.getLayer().getConfig().getLayerName();
-                INDArray param = handle.paramTable(model, layer).get(ps.getParamName());
-                List<INDArray> comps = new ArrayList<>();
-                for (INDArray flat : stateSlices(block, ps)) {
-                    // A private copy: ND4J M2.1 returns views without a data buffer when slicing a reshaped
-                    // sub-view of the updater's state, so the old state is copied out once.
-                    comps.add(flat.reshape(param.ordering(), param.shape()).dup(param.ordering()));
-                }
-                out.put(layer + "\u0000" + ps.getParamName(), comps);
+                String id = layer + "\u0000" + ps.getParamName();
+                params.put(id, handle.paramTable(model, layer).get(ps.getParamName()));
+                out.put(id, stateSlices(block, ps));
             }
         }
         return out;

@@ -82,6 +82,56 @@ final class Remap {
         return out;
     }
 
+    /**
+     * Writes {@code src} re-indexed by the maps' sources into the kept cells of {@code dst} (the
+     * cells whose position is copied on every mapped axis), leaving every other cell of {@code dst}
+     * as it is: the same values as {@link #gather} on each mapped axis followed by {@link #copyKept},
+     * without the intermediate arrays. {@code dst} has the new shape; an axis of -1 is not mapped.
+     */
+    static void gatherInto(INDArray src, INDArray dst, int axisA, UnitMap mapA, int axisB, UnitMap mapB) {
+        if (dst.rank() == 1) {
+            gatherInto(row(src), row(dst), axisA < 0 ? -1 : axisA + 1, mapA, axisB < 0 ? -1 : axisB + 1, mapB);
+            return;
+        }
+        List<int[]> runsA = axisA >= 0 ? sourceRuns(mapA) : List.of(new int[]{0, 0, -1});
+        List<int[]> runsB = axisB >= 0 ? sourceRuns(mapB) : List.of(new int[]{0, 0, -1});
+        for (int[] a : runsA) {
+            for (int[] b : runsB) {
+                INDArrayIndex[] to = all(dst.rank());
+                INDArrayIndex[] from = all(src.rank());
+                if (axisA >= 0) {
+                    to[axisA] = span(a[0], a[2]);
+                    from[axisA] = span(a[1], a[2]);
+                }
+                if (axisB >= 0) {
+                    to[axisB] = span(b[0], b[2]);
+                    from[axisB] = span(b[1], b[2]);
+                }
+                dst.get(to).assign(src.get(from));
+            }
+        }
+    }
+
+    /** Runs {@code {newStart, sourceStart, length}} of new positions with consecutive (non-fresh) sources. */
+    static List<int[]> sourceRuns(UnitMap map) {
+        List<int[]> runs = new ArrayList<>();
+        int j = 0;
+        while (j < map.newWidth()) {
+            int s0 = map.source(j);
+            if (s0 == UnitMap.FRESH) {
+                j++;
+                continue;
+            }
+            int len = 1;
+            while (j + len < map.newWidth() && map.source(j + len) == s0 + len) {
+                len++;
+            }
+            runs.add(new int[]{j, s0, len});
+            j += len;
+        }
+        return runs;
+    }
+
     /** Multiplies, in place, the slices along {@code axis} by the map's fan-out scales. */
     static void scale(INDArray arr, int axis, UnitMap map) {
         if (!map.scalesFanOut()) {
@@ -189,7 +239,24 @@ final class Remap {
         }
         INDArray units = w.permute(perm).dup('c');
         long n = units.size(0) / block;
-        return units.reshape('c', n, units.length() / n).norm2(1).meanNumber().doubleValue();
+        INDArray norms = units.reshape('c', n, units.length() / n).norm2(1);
+        double mean = norms.meanNumber().doubleValue();
+        release(units, norms);
+        return mean;
+    }
+
+    /**
+     * Frees private arrays' memory now rather than when the garbage collector finds them: a rewrite
+     * makes several temporaries the size of a weight matrix, and memory handed back at once is
+     * reused by the next allocation instead of being mapped afresh. Views and workspace arrays are
+     * left alone ({@link INDArray#closeable()}); pass only arrays nothing else refers to.
+     */
+    static void release(INDArray... arrays) {
+        for (INDArray a : arrays) {
+            if (a != null && a.closeable()) {
+                a.close();
+            }
+        }
     }
 
     static INDArrayIndex[] all(int rank) {

@@ -39,4 +39,30 @@ class RemapTest {
         INDArray gk1 = Remap.gather(k, 1, UnitMap.grow(2, 1));
         assertEquals(3, gk1.size(1));
     }
+
+    /** gatherInto writes exactly what gather on each axis followed by copyKept writes, and nothing else. */
+    @Test
+    void gatherIntoMatchesGatherThenCopyKept() {
+        UnitMap a = UnitMap.builder(4).copy(0).fresh(1).copy(3).copy(0, 0.5).copy(1).copy(2).build();
+        UnitMap b = UnitMap.of(3, new int[]{2, UnitMap.FRESH, 0, 1}, null);
+        for (char order : new char[]{'c', 'f'}) {
+            INDArray src = Nd4j.linspace(DataType.DOUBLE, 1, 24, 1).reshape(order, 4, 3, 2);
+            INDArray expected = Nd4j.valueArrayOf(new long[]{6, 4, 2}, -7.0, DataType.DOUBLE);
+            INDArray g = Remap.gather(Remap.gather(src, 0, a), 1, b);
+            Remap.copyKept(g, expected, 0, a, 1, b);
+            INDArray actual = Nd4j.valueArrayOf(new long[]{6, 4, 2}, -7.0, DataType.DOUBLE).dup(order);
+            Remap.gatherInto(src, actual, 0, a, 1, b);
+            assertEquals(expected, actual);
+
+            INDArray oneAxis = Nd4j.valueArrayOf(new long[]{4, 4, 2}, -7.0, DataType.DOUBLE);
+            Remap.gatherInto(src, oneAxis, 1, b, -1, null);
+            INDArray expectedOne = Nd4j.valueArrayOf(new long[]{4, 4, 2}, -7.0, DataType.DOUBLE);
+            Remap.copyKept(Remap.gather(src, 1, b), expectedOne, 1, b, -1, null);
+            assertEquals(expectedOne, oneAxis);
+        }
+        INDArray v = Nd4j.linspace(DataType.DOUBLE, 1, 4, 1);
+        INDArray dv = Nd4j.valueArrayOf(new long[]{6}, -7.0, DataType.DOUBLE);
+        Remap.gatherInto(v, dv, 0, a, -1, null);
+        assertEquals(Nd4j.createFromArray(1.0, -7.0, 4.0, 1.0, 2.0, 3.0), dv);
+    }
 }
