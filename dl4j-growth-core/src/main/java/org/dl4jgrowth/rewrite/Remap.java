@@ -61,23 +61,12 @@ final class Remap {
         long[] shape = src.shape().clone();
         shape[axis] = map.newWidth();
         INDArray out = Nd4j.zeros(src.dataType(), shape);
-        int j = 0;
-        while (j < map.newWidth()) {
-            int s0 = map.source(j);
-            if (s0 == UnitMap.FRESH) {
-                j++;
-                continue;
-            }
-            int len = 1;
-            while (j + len < map.newWidth() && map.source(j + len) == s0 + len) {
-                len++;
-            }
+        for (int[] run : sourceRuns(map)) {
             INDArrayIndex[] to = all(out.rank());
-            to[axis] = span(j, len);
+            to[axis] = span(run[0], run[2]);
             INDArrayIndex[] from = all(src.rank());
-            from[axis] = span(s0, len);
+            from[axis] = span(run[1], run[2]);
             out.get(to).assign(src.get(from));
-            j += len;
         }
         return out;
     }
