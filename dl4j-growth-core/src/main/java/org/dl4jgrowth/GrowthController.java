@@ -2,17 +2,19 @@ package org.dl4jgrowth;
 
 import com.google.common.base.Preconditions;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.dl4jgrowth.network.NetworkAdapter;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.rewrite.PreparedRewrite;
 import org.dl4jgrowth.rewrite.RewriteResult;
 import org.dl4jgrowth.when.TrainingProgress;
 import org.nd4j.linalg.api.rng.Random;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -20,13 +22,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Grows one network by a {@link GrowthPolicy}: asks the policy when, where and how much, performs
- * the growth through {@link NetworkRewrite} (in place, optimizer state kept), and records a
- * {@link GrowthEvent}. Free of listener assumptions: {@link GrowthListener} calls it from DL4J's
- * training callbacks, and a distributed driver can call {@link #onEpochEnd} or {@link #growNow}
- * between rounds.
+ * the growth through {@link NetworkRewrite} (in place, optimizer state kept), records a
+ * {@link GrowthEvent}, writes the history file and calls the growth callback. Free of listener
+ * assumptions: {@link GrowthListener} calls it from DL4J's training callbacks, and a distributed
+ * driver calls {@link #onIteration}, {@link #onEpochEnd(Model, int)} or {@link #growNow} between
+ * rounds, with the same history, file and callback.
+ *
+ * <p>Growth data for initialisers and signals that need a training signal (GradMax): the
+ * iterator given to {@link #growthData}, or else the minibatch the network trained on in the
+ * current iteration (at an epoch end: the epoch's last minibatch, which may be partial), as the
+ * listener captured it in {@code onForwardPass} with its masks. Driven without a listener, the
+ * controller falls back to the minibatch the network holds.
  *
  * <p>A controller belongs to the first network it sees and refuses any other: its history, counts
  * and random generator describe that network alone. Use one controller per network
@@ -41,8 +51,13 @@ public final class GrowthController {
     private final GrowthHistory history = new GrowthHistory();
     private Random random;
     private Model network;
-    private org.nd4j.linalg.dataset.api.iterator.DataSetIterator growthData;
+    private NetworkAdapter adapter;
+    private DataSetIterator growthData;
     private int growthBatches;
+    private Path historyFile;
+    private Consumer<GrowthEvent> onGrowth = e -> { };
+    /** The current (or, between epochs, the last) training minibatch, when no growth data was given. */
+    private MultiDataSet trainingBatch;
     private long lastGrowthIteration = -1;
     private int lastGrowthEpoch = -1;
 
@@ -55,13 +70,25 @@ public final class GrowthController {
      * of {@code data}, reset before each growth. Give an iterator of its own, not the one being
      * trained on. Without it, the minibatch the network is training on is used.
      */
-    public synchronized GrowthController growthData(org.nd4j.linalg.dataset.api.iterator.DataSetIterator data,
-                                                    int batches) {
+    public synchronized GrowthController growthData(DataSetIterator data, int batches) {
         Preconditions.checkNotNull(data, "growthData(data, batches): data must not be null");
         Preconditions.checkArgument(batches >= 1, "growthData(data, batches): batches must be at least 1 (got: %s)",
                 batches);
         this.growthData = data;
         this.growthBatches = batches;
+        this.trainingBatch = null;
+        return this;
+    }
+
+    /** Rewrites this JSON file with the whole history after every growth. */
+    public synchronized GrowthController historyFile(Path file) {
+        this.historyFile = Preconditions.checkNotNull(file, "historyFile(file): file must not be null");
+        return this;
+    }
+
+    /** Called with each event right after the growth (on the training thread: keep it short). */
+    public synchronized GrowthController onGrowth(Consumer<GrowthEvent> callback) {
+        this.onGrowth = Preconditions.checkNotNull(callback, "onGrowth(callback): callback must not be null");
         return this;
     }
 
@@ -75,18 +102,47 @@ public final class GrowthController {
 
     /** Called after each training iteration; grows if the trigger says so. */
     public synchronized Optional<GrowthEvent> onIteration(Model net, long iteration, int epoch) {
-        return consider(net, iteration, epoch, false);
+        Optional<GrowthEvent> event = consider(net, iteration, epoch, false);
+        // Kept for a growth at the epoch's end; an asynchronous iterator recycles its workspace.
+        if (trainingBatch != null) {
+            trainingBatch = NetworkAdapter.detached(trainingBatch);
+        }
+        return event;
     }
 
-    /** Called at the end of each epoch (before DL4J increments its epoch count); grows if the trigger says so. */
+    /**
+     * Called after an epoch of training outside a listener, for example when
+     * {@code fit(DataSetIterator)} has returned: DL4J has then advanced the epoch count, so the
+     * epoch that ended is the count less one (epoch 0 for a network that has not counted one yet).
+     * Drivers whose training does not advance the count use {@link #onEpochEnd(Model, int)}.
+     */
     public synchronized Optional<GrowthEvent> onEpochEnd(Model net) {
-        return consider(net, iterationCount(net), epochCount(net), true);
+        return onEpochEnd(net, Math.max(0, NetworkAdapter.of(net).epochCount() - 1));
+    }
+
+    /** Called at the end of epoch {@code epoch} (0-based); grows if the trigger says so. */
+    public synchronized Optional<GrowthEvent> onEpochEnd(Model net, int epoch) {
+        Preconditions.checkArgument(epoch >= 0, "onEpochEnd(net, epoch): epoch must be at least 0 (got: %s)", epoch);
+        return consider(net, NetworkAdapter.of(net).iterationCount(), epoch, true);
     }
 
     /** Grows now, whatever the trigger says (still within the caps). */
     public synchronized Optional<GrowthEvent> growNow(Model net) {
         bind(net);
-        return grow(net, progress(iterationCount(net), epochCount(net), false), signals(net));
+        return grow(net, progress(adapter.iterationCount(), adapter.epochCount(), false), signals(net));
+    }
+
+    /**
+     * Notes the minibatch {@code net} is training on, as it holds it during the forward pass of
+     * this iteration (features, labels, masks), as the default growth data. Ignored for any network
+     * other than the one this controller grows, and when growth data was given.
+     */
+    synchronized void captureTrainingBatch(Model net) {
+        if (growthData != null || (network != null && network != net)) {
+            return;
+        }
+        bind(net);
+        trainingBatch = adapter.heldBatch();
     }
 
     private Optional<GrowthEvent> consider(Model net, long iteration, int epoch, boolean atEpochEnd) {
@@ -101,7 +157,7 @@ public final class GrowthController {
 
     /** Lazy: nothing is computed unless a trigger, selector or initialiser asks. */
     private org.dl4jgrowth.signal.StatisticSignals signals(Model net) {
-        return new org.dl4jgrowth.signal.StatisticSignals(net, () -> growthBatches(net),
+        return new org.dl4jgrowth.signal.StatisticSignals(net, this::growthBatches,
                 () -> NetworkRewrite.growableLayers(net));
     }
 
@@ -124,6 +180,7 @@ public final class GrowthController {
                 }
             }
             network = net;
+            adapter = NetworkAdapter.of(net);
         } else if (network != net) {
             throw new IllegalStateException("This growth controller already grows another network ("
                     + network.getClass().getSimpleName() + "@" + Integer.toHexString(System.identityHashCode(network))
@@ -140,7 +197,7 @@ public final class GrowthController {
                 growable.add(layer);
             }
         }
-        List<String> chosen = policy.where().select(growable, history.size(), signals);
+        List<String> chosen = policy.where().select(growable, history.events(), signals);
         Map<String, int[]> widths = new LinkedHashMap<>();
         for (String layer : chosen) {
             int width = NetworkRewrite.width(net, layer);
@@ -173,6 +230,10 @@ public final class GrowthController {
         lastGrowthIteration = p.iteration();
         lastGrowthEpoch = p.epoch();
         log.info("{}", event);
+        if (historyFile != null) {
+            history.writeJson(historyFile);
+        }
+        onGrowth.accept(event);
         return Optional.of(event);
     }
 
@@ -191,49 +252,30 @@ public final class GrowthController {
         return engines.isEmpty() ? null : String.join(",", engines);
     }
 
-    private List<org.nd4j.linalg.dataset.DataSet> growthBatches(Model net) {
-        List<org.nd4j.linalg.dataset.DataSet> out = new ArrayList<>();
+    private List<MultiDataSet> growthBatches() {
+        List<MultiDataSet> out = new ArrayList<>();
         if (growthData != null) {
             if (growthData.resetSupported()) {
                 growthData.reset();
             }
             while (out.size() < growthBatches && growthData.hasNext()) {
-                out.add(growthData.next());
+                out.add(NetworkAdapter.toMulti(growthData.next()));
+            }
+            if (out.isEmpty()) {
+                throw new IllegalStateException("The growth data iterator given to growthData(...) has no minibatch "
+                        + "left and cannot be reset (" + growthData.getClass().getSimpleName() + ")");
             }
             return out;
         }
-        org.nd4j.linalg.api.ndarray.INDArray x;
-        org.nd4j.linalg.api.ndarray.INDArray y;
-        if (net instanceof MultiLayerNetwork) {
-            x = ((MultiLayerNetwork) net).getInput();
-            y = ((MultiLayerNetwork) net).getLabels();
-        } else {
-            ComputationGraph g = (ComputationGraph) net;
-            org.nd4j.linalg.api.ndarray.INDArray[] labels = graphLabels(g);
-            boolean single = g.getInputs() != null && g.getInputs().length == 1 && labels != null
-                    && labels.length == 1;
-            x = single ? g.getInputs()[0] : null;
-            y = single ? labels[0] : null;
+        MultiDataSet batch = trainingBatch != null ? trainingBatch : adapter.heldBatch();
+        if (batch == null) {
+            throw new IllegalStateException("The growth policy needs growth data, and no training minibatch was seen "
+                    + "(the GrowthListener notes it during fit(); driven directly, the " + adapter.typeName()
+                    + " holds none): give data with GrowthListener.builder().growthData(...) or "
+                    + "GrowthController.growthData(...)");
         }
-        if (x == null || y == null) {
-            throw new IllegalStateException("The initializer needs growth data, and the network holds no current "
-                    + "minibatch (or has several inputs or outputs): give data with GrowthListener.builder()"
-                    + ".growthData(...) or GrowthController.growthData(...)");
-        }
-        out.add(new org.nd4j.linalg.dataset.DataSet(x, y));
+        out.add(batch);
         return out;
-    }
-
-    /** ComputationGraph keeps the current minibatch's labels in a private field without a getter. */
-    private static org.nd4j.linalg.api.ndarray.INDArray[] graphLabels(ComputationGraph g) {
-        try {
-            java.lang.reflect.Field f = ComputationGraph.class.getDeclaredField("labels");
-            f.setAccessible(true);
-            return (org.nd4j.linalg.api.ndarray.INDArray[]) f.get(g);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("Cannot read the current labels of this ComputationGraph "
-                    + "(dl4j-growth supports DL4J 1.0.0-M2.1); give growth data explicitly", e);
-        }
     }
 
     /** One generator for all of this network's growths, so successive growths continue one stream. */
@@ -242,27 +284,5 @@ public final class GrowthController {
             random = Nd4j.getRandomFactory().getNewRandomInstance(policy.seed());
         }
         return random;
-    }
-
-    static long iterationCount(Model net) {
-        if (net instanceof MultiLayerNetwork) {
-            return ((MultiLayerNetwork) net).getIterationCount();
-        }
-        if (net instanceof ComputationGraph) {
-            return ((ComputationGraph) net).getIterationCount();
-        }
-        throw new IllegalArgumentException("Only MultiLayerNetwork and ComputationGraph can grow (got: "
-                + net.getClass().getName() + ")");
-    }
-
-    static int epochCount(Model net) {
-        if (net instanceof MultiLayerNetwork) {
-            return ((MultiLayerNetwork) net).getEpochCount();
-        }
-        if (net instanceof ComputationGraph) {
-            return ((ComputationGraph) net).getEpochCount();
-        }
-        throw new IllegalArgumentException("Only MultiLayerNetwork and ComputationGraph can grow (got: "
-                + net.getClass().getName() + ")");
     }
 }

@@ -3,15 +3,20 @@ package org.dl4jgrowth;
 import com.google.common.base.Preconditions;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.dl4jgrowth.network.NetworkAdapter;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
  * Grows a {@code MultiLayerNetwork} or {@code ComputationGraph} while it trains: attach it with
  * {@code net.addListeners(...)} and call {@code fit()} as usual. A thin adapter: each
- * {@code iterationDone} and {@code onEpochEnd} is passed to a {@link GrowthController}, which holds
- * the policy and the history.
+ * {@code onForwardPass} (the minibatch being trained on), {@code iterationDone} and
+ * {@code onEpochEnd} is passed to a {@link GrowthController}, which holds the policy, the history,
+ * the history file and the growth callback.
  *
  * <pre>{@code
  * GrowthListener growth = GrowthListener.builder()
@@ -30,20 +35,21 @@ import java.util.function.Consumer;
  * <p>One listener grows one network; attached to a second network it throws rather than mix their
  * histories. The network object stays the same, but {@code Layer} objects taken from it before a
  * growth are stale afterwards.
+ *
+ * <p>Listener order: listeners before this one see the network before a growth at that iteration,
+ * listeners after it see the grown network. A listener placed before it that changes the network's
+ * minibatch in its own {@code onForwardPass} changes the default growth data too; give
+ * {@link Builder#growthData} then.
  */
 public final class GrowthListener extends BaseTrainingListener {
     private final GrowthController controller;
-    private final Path historyFile;
-    private final Consumer<GrowthEvent> onGrowth;
 
     public GrowthListener(GrowthPolicy policy) {
-        this(policy.newController(), null, e -> { });
+        this(policy.newController());
     }
 
-    private GrowthListener(GrowthController controller, Path historyFile, Consumer<GrowthEvent> onGrowth) {
+    private GrowthListener(GrowthController controller) {
         this.controller = controller;
-        this.historyFile = historyFile;
-        this.onGrowth = onGrowth;
     }
 
     public static Builder builder() {
@@ -58,21 +64,30 @@ public final class GrowthListener extends BaseTrainingListener {
         return controller.history();
     }
 
+    /**
+     * DL4J calls this during {@code computeGradientAndScore()}, when the network holds exactly the
+     * minibatch it trains on (set by {@code fit()}, with its masks); a listener's {@code output()}
+     * call in {@code iterationDone} replaces it later in the iteration.
+     */
+    @Override
+    public void onForwardPass(Model model, List<INDArray> activations) {
+        controller.captureTrainingBatch(model);
+    }
+
+    @Override
+    public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        controller.captureTrainingBatch(model);
+    }
+
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
-        controller.onIteration(model, iteration, epoch).ifPresent(this::grown);
+        controller.onIteration(model, iteration, epoch);
     }
 
+    /** Inside {@code fit()} DL4J calls this before it advances the epoch count: the count is the epoch that ends. */
     @Override
     public void onEpochEnd(Model model) {
-        controller.onEpochEnd(model).ifPresent(this::grown);
-    }
-
-    private void grown(GrowthEvent event) {
-        if (historyFile != null) {
-            controller.history().writeJson(historyFile);
-        }
-        onGrowth.accept(event);
+        controller.onEpochEnd(model, NetworkAdapter.of(model).epochCount());
     }
 
     public static final class Builder {
@@ -98,7 +113,9 @@ public final class GrowthListener extends BaseTrainingListener {
 
         /**
          * Data for GradMax's statistic: up to {@code batches} minibatches of an iterator of its own
-         * (not the training iterator). Without it, the current training minibatch is used.
+         * (not the training iterator). Without it, the minibatch trained on in the current iteration
+         * is used, with its masks; at an epoch end that is the epoch's last minibatch, which may be
+         * partial, so for growth at epoch ends this is the better choice.
          */
         public Builder growthData(org.nd4j.linalg.dataset.api.iterator.DataSetIterator data, int batches) {
             Preconditions.checkNotNull(data, "growthData(data, batches): data must not be null");
@@ -120,11 +137,14 @@ public final class GrowthListener extends BaseTrainingListener {
                 throw new IllegalStateException("GrowthListener: policy(...) is required, built with "
                         + "GrowthPolicy.builder()");
             }
-            GrowthController c = policy.newController();
+            GrowthController c = policy.newController().onGrowth(onGrowth);
+            if (historyFile != null) {
+                c.historyFile(historyFile);
+            }
             if (growthData != null) {
                 c.growthData(growthData, growthBatches);
             }
-            return new GrowthListener(c, historyFile, onGrowth);
+            return new GrowthListener(c);
         }
     }
 }

@@ -2,27 +2,25 @@ package org.dl4jgrowth.signal;
 
 import com.google.common.base.Preconditions;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.dl4jgrowth.activation.ActivationGrowthReLU;
 import org.dl4jgrowth.how.NewUnits;
 import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.network.NetworkAdapter;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -38,7 +36,12 @@ import java.util.List;
  * zero fan-in and one-hot fan-out (probe j feeds consumer unit j with weight 1). The copy computes
  * the same function, and the gradient of probe j's fan-in from DL4J's ordinary backward pass is
  * column j of G, times f'(0). All of it runs as ND4J ops on the backend's device. The user's
- * network is never touched.
+ * network is never touched: the copy is built from a cloned configuration and copied parameters
+ * ({@link NetworkAdapter#privateCopy()}), not with DL4J's {@code clone()}, which on a
+ * ComputationGraph shares the user's listener collection.
+ *
+ * <p>Masks: each minibatch's feature and label masks are set on the copy as {@code fit()} sets
+ * them, so an example masked out of the loss contributes nothing to G.
  *
  * <p>Scale: DL4J's raw gradients are sums over the minibatch (the updater divides by its size), so G
  * is a sum over every example used; its singular vectors do not depend on that scale.
@@ -63,30 +66,44 @@ public final class GradientStatistic {
 
     /** G for growing {@code layer} of {@code net}, summed over all examples of {@code batches}. */
     public static INDArray compute(Model net, String layer, List<DataSet> batches) {
+        Preconditions.checkArgument(batches != null && !batches.isEmpty(),
+                "The gradient statistic needs at least one minibatch of growth data (got: %s)",
+                batches == null ? "null" : "none");
+        List<MultiDataSet> multi = new ArrayList<>();
+        for (DataSet ds : batches) {
+            multi.add(NetworkAdapter.toMulti(ds));
+        }
+        return computeMulti(net, layer, multi);
+    }
+
+    /**
+     * G for growing {@code layer} of {@code net}, summed over all examples of {@code batches}, with
+     * their feature and label masks applied as DL4J's training applies them: a masked-out example
+     * contributes nothing.
+     */
+    public static INDArray computeMulti(Model net, String layer, List<? extends MultiDataSet> batches) {
         Preconditions.checkNotNull(net, "network");
         Preconditions.checkArgument(batches != null && !batches.isEmpty(),
                 "The gradient statistic needs at least one minibatch of growth data (got: %s)",
                 batches == null ? "null" : "none");
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            Site site = Site.of(net, layer);
-            Model probe = copy(net);
-            // The copy must not report to the user's listeners (or grow through them).
-            if (probe instanceof MultiLayerNetwork) {
-                ((MultiLayerNetwork) probe).setListeners();
-            } else {
-                ((ComputationGraph) probe).setListeners();
-            }
+            NetworkAdapter original = NetworkAdapter.of(net);
+            boolean conv = Site.isConvolution(original, layer);
+            // A private copy (cloned configuration, copied parameters, no listeners): the user's
+            // network, its listeners and its optimizer are never touched.
+            NetworkAdapter probe = original.privateCopy();
             double slope = prepareActivation(probe, layer);
-            int width = NetworkRewrite.width(probe, layer);
+            int width = NetworkRewrite.width(probe.model(), layer);
             // A dry run tells the shape of one new unit's fan-out: one probe per fan-out basis element.
             FanOutShape shape = new FanOutShape();
-            NetworkRewrite.of(probe).grow(layer, 1).initializer(shape).prepare();
+            NetworkRewrite.of(probe.model()).grow(layer, 1).initializer(shape).prepare();
             int probes = shape.basisSize(layer);
-            NetworkRewrite.of(probe).grow(layer, probes).initializer(new Probes()).apply();
+            NetworkRewrite.of(probe.model()).grow(layer, probes).initializer(new Probes()).apply();
 
             INDArray g = null;
-            for (DataSet ds : batches) {
-                INDArray m = probeColumns(fanInGradient(probe, site, ds), site.conv, width, probes);
+            for (MultiDataSet ds : batches) {
+                probe.computeGradient(ds);
+                INDArray m = probeColumns(probe.gradient(layer, "W"), conv, width, probes);
                 g = g == null ? m : g.addi(m);
             }
             return slope == 1.0 ? g : g.divi(slope);
@@ -106,40 +123,12 @@ public final class GradientStatistic {
         return kernels.reshape('c', probes, kernels.length() / probes).transpose().dup('c');
     }
 
-    /** The fan-in gradient of {@code layer} on one minibatch: a sum over its examples. */
-    private static INDArray fanInGradient(Model probe, Site site, DataSet ds) {
-        if (probe instanceof MultiLayerNetwork) {
-            MultiLayerNetwork m = (MultiLayerNetwork) probe;
-            m.setInput(ds.getFeatures());
-            m.setLabels(ds.getLabels());
-            m.setLayerMaskArrays(ds.getFeaturesMaskArray(), ds.getLabelsMaskArray());
-            m.computeGradientAndScore();
-            return m.gradient().getGradientFor(site.index + "_W");
-        }
-        ComputationGraph g = (ComputationGraph) probe;
-        g.setInputs(ds.getFeatures());
-        g.setLabels(ds.getLabels());
-        g.computeGradientAndScore();
-        return g.gradient().getGradientFor(site.layer + "_W");
-    }
-
-    private static Model copy(Model net) {
-        if (net instanceof MultiLayerNetwork) {
-            return ((MultiLayerNetwork) net).clone();
-        }
-        if (net instanceof ComputationGraph) {
-            return ((ComputationGraph) net).clone();
-        }
-        throw new IllegalArgumentException("Only MultiLayerNetwork and ComputationGraph (got: "
-                + net.getClass().getName() + ")");
-    }
-
     /**
      * Checks the grown layer's activation on the copy and returns f'(0); plain ReLU is swapped for
      * its growth-friendly twin on the copy only.
      */
-    private static double prepareActivation(Model probe, String layer) {
-        BaseLayer conf = (BaseLayer) layerConf(probe, layer);
+    private static double prepareActivation(NetworkAdapter probe, String layer) {
+        BaseLayer conf = (BaseLayer) probe.layerConfiguration(layer);
         IActivation act = conf.getActivationFn();
         if (act instanceof ActivationReLU && isPlainRelu((ActivationReLU) act)) {
             conf.setActivationFn(new ActivationGrowthReLU());
@@ -159,11 +148,6 @@ public final class GradientStatistic {
     private static boolean isPlainRelu(ActivationReLU r) {
         // ActivationReLU with a threshold, a negative slope or a cap is not the plain max(0, x).
         return r.equals(new ActivationReLU());
-    }
-
-    private static Layer layerConf(Model net, String layer) {
-        return net instanceof MultiLayerNetwork ? ((MultiLayerNetwork) net).getLayer(layer).conf().getLayer()
-                : ((ComputationGraph) net).getLayer(layer).conf().getLayer();
     }
 
     /**
@@ -226,40 +210,20 @@ public final class GradientStatistic {
         }
     }
 
-    /** Where the statistic is taken: the grown layer, its index (for MLN gradient keys), its kind. */
+    /** Where the statistic is taken: a dense or convolution layer (the rewrite refuses anything else by name). */
     private static final class Site {
-        final String layer;
-        final int index;
-        final boolean conv;
-
-        private Site(String layer, int index, boolean conv) {
-            this.layer = layer;
-            this.index = index;
-            this.conv = conv;
+        private Site() {
         }
 
-        static Site of(Model net, String layer) {
-            NetworkRewrite.width(net, layer);   // unknown names and unsupported classes: the rewrite's errors
-            Layer grown;
-            int index = -1;
-            if (net instanceof MultiLayerNetwork) {
-                MultiLayerConfiguration c = ((MultiLayerNetwork) net).getLayerWiseConfigurations();
-                for (int i = 0; i < c.getConfs().size(); i++) {
-                    if (layer.equals(c.getConf(i).getLayer().getLayerName())) {
-                        index = i;
-                    }
-                }
-                grown = c.getConf(index).getLayer();
-            } else {
-                ComputationGraphConfiguration c = ((ComputationGraph) net).getConfiguration();
-                grown = ((LayerVertex) c.getVertices().get(layer)).getLayerConf().getLayer();
-            }
+        static boolean isConvolution(NetworkAdapter net, String layer) {
+            NetworkRewrite.width(net.model(), layer);   // unknown names and unsupported classes: the rewrite's errors
+            Layer grown = net.layerConfiguration(layer);
             boolean conv = grown.getClass() == ConvolutionLayer.class;
             if (!conv && grown.getClass() != DenseLayer.class) {
                 throw new IllegalArgumentException("The gradient statistic supports DenseLayer and ConvolutionLayer "
                         + "sites; layer '" + layer + "' is a " + grown.getClass().getSimpleName());
             }
-            return new Site(layer, index, conv);
+            return conv;
         }
     }
 }

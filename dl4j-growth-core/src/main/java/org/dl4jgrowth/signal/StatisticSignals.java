@@ -5,7 +5,7 @@ import org.dl4jgrowth.how.StatisticSource;
 import org.dl4jgrowth.linalg.SvdEngines;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import java.util.HashMap;
 import java.util.List;
@@ -19,14 +19,15 @@ import java.util.function.Supplier;
  */
 public final class StatisticSignals implements GrowthSignals, StatisticSource {
     private final Model net;
-    private final Supplier<List<DataSet>> data;
+    private final Supplier<? extends List<? extends MultiDataSet>> data;
     private final Supplier<List<String>> growable;
-    private List<DataSet> batches;
+    private List<? extends MultiDataSet> batches;
     private List<String> growableLayers;
     private final Map<String, INDArray> statistics = new HashMap<>();
     private final Map<String, Double> topValues = new HashMap<>();
 
-    public StatisticSignals(Model net, Supplier<List<DataSet>> data, Supplier<List<String>> growable) {
+    public StatisticSignals(Model net, Supplier<? extends List<? extends MultiDataSet>> data,
+                            Supplier<List<String>> growable) {
         this.net = net;
         this.data = data;
         this.growable = growable;
@@ -42,7 +43,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
 
     @Override
     public INDArray gradientStatistic(String layer) {
-        return statistics.computeIfAbsent(layer, l -> GradientStatistic.compute(net, l, batches()));
+        return statistics.computeIfAbsent(layer, l -> GradientStatistic.computeMulti(net, l, batches()));
     }
 
     @Override
@@ -55,15 +56,40 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
                 return Double.NaN;
             }
             long n = 0;
-            for (DataSet ds : batches()) {
-                n += ds.numExamples();
+            for (MultiDataSet ds : batches()) {
+                n += examplesCounted(ds);
+            }
+            if (n == 0) {
+                return 0.0;
             }
             INDArray mean = g.castTo(g.dataType() == DataType.HALF ? DataType.FLOAT : g.dataType()).div(n);
             return SvdEngines.best().top(mean, 1).singularValues().getDouble(0);
         });
     }
 
-    private List<DataSet> batches() {
+    /**
+     * The examples that contribute to the statistic: all of them, or with label masks those whose
+     * mask is non-zero somewhere (a masked-out example adds nothing to G, so the mean is over the
+     * others).
+     */
+    static long examplesCounted(MultiDataSet ds) {
+        long n = ds.getFeatures(0).size(0);
+        INDArray[] masks = ds.getLabelsMaskArrays();
+        if (masks == null) {
+            return n;
+        }
+        INDArray any = null;
+        for (INDArray m : masks) {
+            if (m == null) {
+                return n;   // an unmasked output: every example contributes through it
+            }
+            INDArray rows = m.reshape('c', m.size(0), m.length() / m.size(0)).neq(0).castTo(DataType.INT32).sum(1);
+            any = any == null ? rows : any.addi(rows);
+        }
+        return any == null ? n : any.gt(0).castTo(DataType.INT32).sumNumber().longValue();
+    }
+
+    private List<? extends MultiDataSet> batches() {
         if (batches == null) {
             batches = data.get();
         }

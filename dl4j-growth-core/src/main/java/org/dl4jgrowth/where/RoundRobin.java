@@ -1,6 +1,8 @@
 package org.dl4jgrowth.where;
 
 import com.google.common.base.Preconditions;
+import org.dl4jgrowth.GrowthEvent;
+import org.dl4jgrowth.signal.GrowthSignals;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
@@ -34,6 +36,34 @@ public final class RoundRobin implements SiteSelector {
             return List.of();
         }
         return List.of(cycle.get(growthsSoFar % cycle.size()));
+    }
+
+    /**
+     * The next layer of the cycle after the one grown most recently that can grow now: a layer at
+     * its cap is passed over, so the others keep growing in turn.
+     */
+    @Override
+    public List<String> select(List<String> available, List<GrowthEvent> past, GrowthSignals signals) {
+        List<String> cycle = !names.isEmpty() ? names : signals.growable().isEmpty() ? available : signals.growable();
+        if (cycle.isEmpty()) {
+            return List.of();
+        }
+        int start = 0;
+        for (int i = past.size() - 1; i >= 0 && start == 0; i--) {
+            for (GrowthEvent.LayerGrowth g : past.get(i).layers()) {
+                int at = cycle.indexOf(g.layer());
+                if (at >= 0) {
+                    start = at + 1;
+                }
+            }
+        }
+        for (int k = 0; k < cycle.size(); k++) {
+            String layer = cycle.get((start + k) % cycle.size());
+            if (available.contains(layer)) {
+                return List.of(layer);
+            }
+        }
+        return List.of();
     }
 
     @Override

@@ -29,6 +29,19 @@ public interface SiteSelector extends Serializable {
         return select(growable, growthsSoFar);
     }
 
+    /**
+     * The same choice, knowing the events so far; the growth controller always calls this one.
+     * Selectors that cycle or remember use {@code past} (for example to continue after the layer
+     * grown last, whatever happened to it since); the others keep the default.
+     *
+     * @param available layers that can grow now (growable and below their cap), in layer order
+     * @param past      this network's growth events so far, oldest first
+     */
+    default List<String> select(List<String> available, List<org.dl4jgrowth.GrowthEvent> past,
+                                org.dl4jgrowth.signal.GrowthSignals signals) {
+        return select(available, past.size(), signals);
+    }
+
     /** Names the layers the selector may pick, so they can be checked against the network up front. */
     List<String> namedLayers();
 

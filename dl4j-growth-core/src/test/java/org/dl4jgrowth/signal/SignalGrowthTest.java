@@ -17,7 +17,9 @@ import org.dl4jgrowth.where.GrowthAmount;
 import org.dl4jgrowth.where.SiteSelector;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.dl4jgrowth.network.NetworkAdapter;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.List;
@@ -43,10 +45,14 @@ class SignalGrowthTest {
         return List.of(d);
     }
 
+    private static List<MultiDataSet> multiData() {
+        return List.of(NetworkAdapter.toMulti(data().get(0)));
+    }
+
     @Test
     void selectorPicksTheLayerWithTheLargestTopSingularValue() {
         MultiLayerNetwork net = trainedDigits();
-        StatisticSignals s = new StatisticSignals(net, SignalGrowthTest::data, () -> NetworkRewrite.growableLayers(net));
+        StatisticSignals s = new StatisticSignals(net, SignalGrowthTest::multiData, () -> NetworkRewrite.growableLayers(net));
         double h1 = s.topSingularValue("h1");
         double h2 = s.topSingularValue("h2");
         assertTrue(h1 > 0 && h2 > 0 && h1 != h2, h1 + " vs " + h2);
@@ -71,7 +77,7 @@ class SignalGrowthTest {
         AtomicInteger computed = new AtomicInteger();
         StatisticSignals s = new StatisticSignals(net, () -> {
             computed.incrementAndGet();
-            return data();
+            return multiData();
         }, () -> NetworkRewrite.growableLayers(net));
         TrainingProgress p = TrainingProgress.duringEpoch(5, 0);
         assertFalse(GrowthTrigger.everyIterations(1000).and(GrowthTrigger.singularValueAbove(0.0)).shouldGrow(p, s));

@@ -1,0 +1,344 @@
+package org.dl4jgrowth.network;
+
+import com.google.common.base.Preconditions;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * What differs between DL4J's two network types, for the code that grows them: counts, listeners,
+ * layer configurations, the minibatch a network holds, gradients on a given minibatch, and private
+ * copies. Growth code outside this class (and the rewrite's swap) does not ask which type it has.
+ *
+ * <p>Private copies ({@link #privateCopy()}) are built from a cloned configuration and duplicated
+ * parameters, never with the networks' {@code clone()}: in DL4J 1.0.0-M2.1
+ * {@code ComputationGraph.clone()} hands the copy the original's listener collection by reference,
+ * so anything done to the copy's listeners (or any fit of the copy) reaches the user's.
+ */
+public abstract class NetworkAdapter {
+
+    NetworkAdapter() {
+    }
+
+    /** The adapter of {@code model}, a {@link MultiLayerNetwork} or a {@link ComputationGraph}. */
+    public static NetworkAdapter of(Model model) {
+        Preconditions.checkNotNull(model, "network");
+        if (model instanceof MultiLayerNetwork) {
+            return new MlnAdapter((MultiLayerNetwork) model);
+        }
+        if (model instanceof ComputationGraph) {
+            return new GraphAdapter((ComputationGraph) model);
+        }
+        throw new IllegalArgumentException("Only MultiLayerNetwork and ComputationGraph can grow (got: "
+                + model.getClass().getName() + ")");
+    }
+
+    public abstract Model model();
+
+    /** "MultiLayerNetwork" or "ComputationGraph", for messages. */
+    public abstract String typeName();
+
+    /** Iterations trained so far (DL4J's count, kept in the configuration). */
+    public abstract long iterationCount();
+
+    /** Epochs trained so far; inside {@code fit(DataSetIterator)} the index of the current epoch. */
+    public abstract int epochCount();
+
+    /** The network's own listener collection (not a copy). */
+    public abstract Collection<TrainingListener> listeners();
+
+    /** A deep copy of the configuration, with the iteration and epoch counts (which {@code clone()} drops). */
+    public abstract Object cloneConfiguration();
+
+    /**
+     * The configuration of {@code layer} as the network holds it (the object its layer was built
+     * from: changing it changes the network). Unknown names are refused with the known ones listed.
+     */
+    public abstract Layer layerConfiguration(String layer);
+
+    /** The names of the network's layers, in the network's order. */
+    public abstract List<String> layerNames();
+
+    /**
+     * The minibatch the network holds now, as DL4J's {@code fit()} set it: features, labels and
+     * their masks (the arrays themselves, not copies); {@code null} when it holds no features or no
+     * labels. Read it during the iteration that set it: DL4J's {@code output()} methods replace the
+     * features and masks and do not restore them.
+     */
+    public abstract MultiDataSet heldBatch();
+
+    /**
+     * A network of the same configuration and parameters that shares nothing with this one: its
+     * configuration is a clone, its parameters a copy, and it has no listeners and no updater. No
+     * random generator is touched.
+     */
+    public abstract NetworkAdapter privateCopy();
+
+    /**
+     * Sets {@code batch} (features, labels, masks) on the network and computes gradient and score
+     * with DL4J's own forward and backward pass, in training mode. Meant for private copies: it
+     * replaces the network's minibatch and gradient.
+     */
+    public abstract void computeGradient(MultiDataSet batch);
+
+    /** The gradient of parameter {@code param} ("W", "b", ...) of {@code layer} from the last {@link #computeGradient}. */
+    public abstract INDArray gradient(String layer, String param);
+
+    /**
+     * {@code batch} with every array that lives in a workspace copied out of it, so it can be kept
+     * past the iteration that produced it (DL4J's asynchronous iterators fill a cyclic workspace);
+     * arrays outside workspaces are kept as they are, without a copy.
+     */
+    public static MultiDataSet detached(MultiDataSet batch) {
+        return new org.nd4j.linalg.dataset.MultiDataSet(detach(batch.getFeatures()), detach(batch.getLabels()),
+                detach(batch.getFeaturesMaskArrays()), detach(batch.getLabelsMaskArrays()));
+    }
+
+    private static INDArray[] detach(INDArray[] arrays) {
+        if (arrays == null) {
+            return null;
+        }
+        INDArray[] out = new INDArray[arrays.length];
+        for (int i = 0; i < arrays.length; i++) {
+            out[i] = arrays[i] == null ? null : arrays[i].detach();
+        }
+        return out;
+    }
+
+    /** A single-input, single-output {@code DataSet} as a {@code MultiDataSet}, masks included. */
+    public static MultiDataSet toMulti(org.nd4j.linalg.dataset.api.DataSet ds) {
+        return new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[]{ds.getFeatures()},
+                new INDArray[]{ds.getLabels()},
+                ds.getFeaturesMaskArray() == null ? null : new INDArray[]{ds.getFeaturesMaskArray()},
+                ds.getLabelsMaskArray() == null ? null : new INDArray[]{ds.getLabelsMaskArray()});
+    }
+
+    /** An error for an unknown layer name, listing the known ones. */
+    IllegalArgumentException unknownLayer(String layer) {
+        return new IllegalArgumentException("No layer named '" + layer + "' in this " + typeName() + "; layers: "
+                + layerNames());
+    }
+
+    private static final class MlnAdapter extends NetworkAdapter {
+        private final MultiLayerNetwork net;
+
+        MlnAdapter(MultiLayerNetwork net) {
+            this.net = net;
+        }
+
+        @Override
+        public Model model() {
+            return net;
+        }
+
+        @Override
+        public String typeName() {
+            return "MultiLayerNetwork";
+        }
+
+        @Override
+        public long iterationCount() {
+            return net.getLayerWiseConfigurations().getIterationCount();
+        }
+
+        @Override
+        public int epochCount() {
+            return net.getLayerWiseConfigurations().getEpochCount();
+        }
+
+        @Override
+        public Collection<TrainingListener> listeners() {
+            return net.getListeners();
+        }
+
+        @Override
+        public Object cloneConfiguration() {
+            MultiLayerConfiguration old = net.getLayerWiseConfigurations();
+            MultiLayerConfiguration c = old.clone();
+            c.setIterationCount(old.getIterationCount());
+            c.setEpochCount(old.getEpochCount());
+            return c;
+        }
+
+        @Override
+        public Layer layerConfiguration(String layer) {
+            return net.getLayerWiseConfigurations().getConf(index(layer)).getLayer();
+        }
+
+        @Override
+        public List<String> layerNames() {
+            MultiLayerConfiguration c = net.getLayerWiseConfigurations();
+            String[] names = new String[c.getConfs().size()];
+            for (int i = 0; i < names.length; i++) {
+                names[i] = c.getConf(i).getLayer().getLayerName();
+            }
+            return List.of(names);
+        }
+
+        private int index(String layer) {
+            int i = layerNames().indexOf(layer);
+            if (i < 0) {
+                throw unknownLayer(layer);
+            }
+            return i;
+        }
+
+        @Override
+        public MultiDataSet heldBatch() {
+            INDArray x = net.getInput();
+            INDArray y = net.getLabels();
+            if (x == null || y == null) {
+                return null;
+            }
+            // fit() hands the features mask to the layers (MultiLayerNetwork keeps no field for it);
+            // the first layer holds it as given, the output layer holds the label mask.
+            INDArray featuresMask = net.getnLayers() == 0 ? null : net.getLayer(0).getMaskArray();
+            INDArray labelsMask = net.getOutputLayer().getMaskArray();
+            return new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[]{x}, new INDArray[]{y},
+                    featuresMask == null ? null : new INDArray[]{featuresMask},
+                    labelsMask == null ? null : new INDArray[]{labelsMask});
+        }
+
+        @Override
+        public NetworkAdapter privateCopy() {
+            MultiLayerNetwork copy = new MultiLayerNetwork((MultiLayerConfiguration) cloneConfiguration());
+            copy.init(net.params().dup(), false);
+            return new MlnAdapter(copy);
+        }
+
+        @Override
+        public void computeGradient(MultiDataSet batch) {
+            if (batch.numFeatureArrays() != 1 || batch.numLabelsArrays() != 1) {
+                throw new IllegalArgumentException("A MultiLayerNetwork takes one features and one labels array per "
+                        + "minibatch (got: " + batch.numFeatureArrays() + " and " + batch.numLabelsArrays() + ")");
+            }
+            net.setInput(batch.getFeatures(0));
+            net.setLabels(batch.getLabels(0));
+            net.clearLayerMaskArrays();
+            net.setLayerMaskArrays(batch.getFeaturesMaskArray(0), batch.getLabelsMaskArray(0));
+            net.computeGradientAndScore();
+        }
+
+        @Override
+        public INDArray gradient(String layer, String param) {
+            return net.gradient().getGradientFor(index(layer) + "_" + param);
+        }
+    }
+
+    private static final class GraphAdapter extends NetworkAdapter {
+        private final ComputationGraph graph;
+
+        GraphAdapter(ComputationGraph graph) {
+            this.graph = graph;
+        }
+
+        @Override
+        public Model model() {
+            return graph;
+        }
+
+        @Override
+        public String typeName() {
+            return "ComputationGraph";
+        }
+
+        @Override
+        public long iterationCount() {
+            return graph.getConfiguration().getIterationCount();
+        }
+
+        @Override
+        public int epochCount() {
+            return graph.getConfiguration().getEpochCount();
+        }
+
+        @Override
+        public Collection<TrainingListener> listeners() {
+            return graph.getListeners();
+        }
+
+        @Override
+        public Object cloneConfiguration() {
+            ComputationGraphConfiguration old = graph.getConfiguration();
+            ComputationGraphConfiguration c = old.clone();
+            c.setIterationCount(old.getIterationCount());
+            c.setEpochCount(old.getEpochCount());
+            return c;
+        }
+
+        @Override
+        public Layer layerConfiguration(String layer) {
+            Object v = graph.getConfiguration().getVertices().get(layer);
+            if (!(v instanceof LayerVertex)) {
+                throw unknownLayer(layer);
+            }
+            return ((LayerVertex) v).getLayerConf().getLayer();
+        }
+
+        @Override
+        public List<String> layerNames() {
+            return List.copyOf(graph.getConfiguration().getVertices().entrySet().stream()
+                    .filter(e -> e.getValue() instanceof LayerVertex).map(java.util.Map.Entry::getKey)
+                    .collect(java.util.stream.Collectors.toList()));
+        }
+
+        @Override
+        public MultiDataSet heldBatch() {
+            INDArray[] x = graph.getInputs();
+            INDArray[] y = labels(graph);
+            if (x == null || y == null || java.util.Arrays.asList(x).contains(null)
+                    || java.util.Arrays.asList(y).contains(null)) {
+                return null;
+            }
+            return new org.nd4j.linalg.dataset.MultiDataSet(x.clone(), y.clone(), copyOf(graph.getInputMaskArrays()),
+                    copyOf(graph.getLabelMaskArrays()));
+        }
+
+        private static INDArray[] copyOf(INDArray[] a) {
+            return a == null ? null : a.clone();
+        }
+
+        /** ComputationGraph keeps the current minibatch's labels in a private field without a getter. */
+        private static INDArray[] labels(ComputationGraph g) {
+            try {
+                java.lang.reflect.Field f = ComputationGraph.class.getDeclaredField("labels");
+                f.setAccessible(true);
+                return (INDArray[]) f.get(g);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("Cannot read the current labels of this ComputationGraph "
+                        + "(dl4j-growth supports DL4J 1.0.0-M2.1); give growth data explicitly", e);
+            }
+        }
+
+        @Override
+        public NetworkAdapter privateCopy() {
+            ComputationGraph copy = new ComputationGraph((ComputationGraphConfiguration) cloneConfiguration());
+            copy.init(graph.params().dup(), false);
+            return new GraphAdapter(copy);
+        }
+
+        @Override
+        public void computeGradient(MultiDataSet batch) {
+            graph.setInputs(batch.getFeatures());
+            graph.setLabels(batch.getLabels());
+            graph.setLayerMaskArrays(batch.getFeaturesMaskArrays(), batch.getLabelsMaskArrays());
+            graph.computeGradientAndScore();
+        }
+
+        @Override
+        public INDArray gradient(String layer, String param) {
+            layerConfiguration(layer);
+            return graph.gradient().getGradientFor(layer + "_" + param);
+        }
+    }
+}
