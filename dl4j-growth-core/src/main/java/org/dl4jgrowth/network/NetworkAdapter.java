@@ -2,18 +2,30 @@ package org.dl4jgrowth.network;
 
 import com.google.common.base.Preconditions;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.api.Updater;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
+import org.deeplearning4j.nn.updater.MultiLayerUpdater;
+import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
+import org.deeplearning4j.optimize.Solver;
 import org.deeplearning4j.optimize.api.TrainingListener;
+import org.dl4jgrowth.rewrite.RewriteStep;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * What differs between DL4J's two network types, for the code that grows them: counts, listeners,
@@ -121,6 +133,59 @@ public abstract class NetworkAdapter {
                 new INDArray[]{ds.getLabels()},
                 ds.getFeaturesMaskArray() == null ? null : new INDArray[]{ds.getFeaturesMaskArray()},
                 ds.getLabelsMaskArray() == null ? null : new INDArray[]{ds.getLabelsMaskArray()});
+    }
+
+    // ---- For the rewrite (org.dl4jgrowth.rewrite): building and swapping in a new network state ----
+
+    /** The configuration object the network holds now (every rewrite replaces it). */
+    public abstract Object liveConfiguration();
+
+    /** A new network on {@code conf}, with zero parameters and a gradient view; no random generator is touched. */
+    public abstract NetworkAdapter scratch(Object conf);
+
+    /** The parameters of {@code layer} by name, as views into the network's flat parameter vector. */
+    public abstract Map<String, INDArray> paramTable(String layer);
+
+    /** The network's flat gradient array, or null. */
+    public abstract INDArray gradientsView();
+
+    /** The network's updater, a new one on this network when {@code create}, or null when training has not made one yet. */
+    public abstract BaseMultiLayerUpdater<?> updater(boolean create);
+
+    /**
+     * Puts a new configuration, parameter vector and updater state into the network, telling
+     * {@code stepDone} after each of {@link RewriteStep#CONFIGURATION}, {@link RewriteStep#INITIALISATION}
+     * and {@link RewriteStep#UPDATER}. Not atomic by itself: the rewrite snapshots the network's
+     * fields around it and restores them on failure, with {@link #solverUpdaterRestorer()}.
+     */
+    public abstract void swap(Object conf, INDArray params, INDArray updaterState, Consumer<RewriteStep> stepDone);
+
+    /**
+     * An action that puts the updater the network's optimizer holds now back into it (the optimizer
+     * keeps its own reference, outside the network's fields); a no-op before training made one.
+     */
+    public abstract Runnable solverUpdaterRestorer();
+
+    static void setField(Object target, Class<?> owner, String name, Object value) {
+        try {
+            java.lang.reflect.Field f = owner.getDeclaredField(name);
+            f.setAccessible(true);
+            f.set(target, value);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("This DL4J version lacks field " + owner.getSimpleName() + "." + name
+                    + ": dl4j-growth supports DL4J 1.0.0-M2.1", e);
+        }
+    }
+
+    static Object readField(Object target, Class<?> owner, String name) {
+        try {
+            java.lang.reflect.Field f = owner.getDeclaredField(name);
+            f.setAccessible(true);
+            return f.get(target);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("This DL4J version lacks field " + owner.getSimpleName() + "." + name
+                    + ": dl4j-growth supports DL4J 1.0.0-M2.1", e);
+        }
     }
 
     /** An error for an unknown layer name, listing the known ones. */
@@ -233,6 +298,66 @@ public abstract class NetworkAdapter {
         public INDArray gradient(String layer, String param) {
             return net.gradient().getGradientFor(index(layer) + "_" + param);
         }
+
+        @Override
+        public Object liveConfiguration() {
+            return net.getLayerWiseConfigurations();
+        }
+
+        @Override
+        public NetworkAdapter scratch(Object conf) {
+            MultiLayerConfiguration c = (MultiLayerConfiguration) conf;
+            long n = 0;
+            for (NeuralNetConfiguration nnc : c.getConfs()) {
+                n += nnc.getLayer().initializer().numParams(nnc);
+            }
+            MultiLayerNetwork s = new MultiLayerNetwork(c);
+            s.init(Nd4j.zeros(c.getDataType(), 1, n), false);
+            s.initGradientsView();
+            return new MlnAdapter(s);
+        }
+
+        @Override
+        public Map<String, INDArray> paramTable(String layer) {
+            index(layer);
+            return net.getLayer(layer).paramTable(false);
+        }
+
+        @Override
+        public INDArray gradientsView() {
+            return net.getFlattenedGradients();
+        }
+
+        @Override
+        public BaseMultiLayerUpdater<?> updater(boolean create) {
+            return create ? new MultiLayerUpdater(net) : (BaseMultiLayerUpdater<?>) net.getUpdater(false);
+        }
+
+        @Override
+        public void swap(Object conf, INDArray params, INDArray updaterState, Consumer<RewriteStep> stepDone) {
+            net.setLayerWiseConfigurations((MultiLayerConfiguration) conf);
+            stepDone.accept(RewriteStep.CONFIGURATION);
+            setField(net, MultiLayerNetwork.class, "initCalled", false);
+            setField(net, MultiLayerNetwork.class, "layers", null);
+            setField(net, MultiLayerNetwork.class, "layerMap", new LinkedHashMap<>());
+            setField(net, MultiLayerNetwork.class, "flattenedGradients", null);
+            net.setGradient(null);
+            net.init(params, false);
+            net.initGradientsView();
+            stepDone.accept(RewriteStep.INITIALISATION);
+            net.setUpdater(new MultiLayerUpdater(net, updaterState));
+            stepDone.accept(RewriteStep.UPDATER);
+        }
+
+        @Override
+        public Runnable solverUpdaterRestorer() {
+            Solver solver = (Solver) readField(net, MultiLayerNetwork.class, "solver");
+            if (solver == null) {
+                return () -> { };
+            }
+            Updater old = solver.getOptimizer().getUpdater(false);
+            return () -> solver.getOptimizer().setUpdater(old);
+        }
     }
 
     private static final class GraphAdapter extends NetworkAdapter {
@@ -339,6 +464,66 @@ public abstract class NetworkAdapter {
         public INDArray gradient(String layer, String param) {
             layerConfiguration(layer);
             return graph.gradient().getGradientFor(layer + "_" + param);
+        }
+
+        @Override
+        public Object liveConfiguration() {
+            return graph.getConfiguration();
+        }
+
+        @Override
+        public NetworkAdapter scratch(Object conf) {
+            ComputationGraphConfiguration c = (ComputationGraphConfiguration) conf;
+            long n = 0;
+            for (GraphVertex v : c.getVertices().values()) {
+                n += v.numParams(true);
+            }
+            ComputationGraph s = new ComputationGraph(c);
+            s.init(Nd4j.zeros(c.getDataType(), 1, n), false);
+            s.initGradientsView();
+            return new GraphAdapter(s);
+        }
+
+        @Override
+        public Map<String, INDArray> paramTable(String layer) {
+            layerConfiguration(layer);
+            return graph.getLayer(layer).paramTable(false);
+        }
+
+        @Override
+        public INDArray gradientsView() {
+            return graph.getFlattenedGradients();
+        }
+
+        @Override
+        public BaseMultiLayerUpdater<?> updater(boolean create) {
+            return create ? new ComputationGraphUpdater(graph) : graph.getUpdater(false);
+        }
+
+        @Override
+        public void swap(Object conf, INDArray params, INDArray updaterState, Consumer<RewriteStep> stepDone) {
+            ComputationGraphConfiguration c = (ComputationGraphConfiguration) conf;
+            setField(graph, ComputationGraph.class, "configuration", c);
+            setField(graph, ComputationGraph.class, "defaultConfiguration", c.getDefaultConfiguration());
+            stepDone.accept(RewriteStep.CONFIGURATION);
+            setField(graph, ComputationGraph.class, "initCalled", false);
+            setField(graph, ComputationGraph.class, "flattenedGradients", null);
+            graph.setGradient(null);
+            graph.init(params, false);
+            graph.initGradientsView();
+            stepDone.accept(RewriteStep.INITIALISATION);
+            graph.setUpdater(new ComputationGraphUpdater(graph, updaterState));
+            stepDone.accept(RewriteStep.UPDATER);
+        }
+
+        @Override
+        public Runnable solverUpdaterRestorer() {
+            Solver solver = (Solver) readField(graph, ComputationGraph.class, "solver");
+            if (solver == null) {
+                return () -> { };
+            }
+            ComputationGraphUpdater old = solver.getOptimizer().getComputationGraphUpdater(false);
+            return () -> solver.getOptimizer().setUpdaterComputationGraph(old);
         }
     }
 }

@@ -48,15 +48,4 @@ final class FieldSnapshot {
             }
         }
     }
-
-    static void set(Object target, Class<?> owner, String name, Object value) {
-        try {
-            Field f = owner.getDeclaredField(name);
-            f.setAccessible(true);
-            f.set(target, value);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("This DL4J version lacks field " + owner.getSimpleName() + "." + name
-                    + ": dl4j-growth supports DL4J 1.0.0-M2.1", e);
-        }
-    }
 }
