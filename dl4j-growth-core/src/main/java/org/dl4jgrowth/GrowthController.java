@@ -5,7 +5,9 @@ import org.deeplearning4j.nn.api.Model;
 import org.dl4jgrowth.network.NetworkAdapter;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.rewrite.PreparedRewrite;
+import org.dl4jgrowth.rewrite.RewriteGeometry;
 import org.dl4jgrowth.rewrite.RewriteResult;
+import org.dl4jgrowth.signal.SignalKind;
 import org.dl4jgrowth.when.TrainingProgress;
 import org.nd4j.linalg.api.rng.Random;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -158,7 +160,7 @@ public final class GrowthController {
     /** Lazy: nothing is computed unless a trigger, selector or initialiser asks. */
     private org.dl4jgrowth.signal.StatisticSignals signals(Model net) {
         return new org.dl4jgrowth.signal.StatisticSignals(net, this::growthBatches,
-                () -> NetworkRewrite.growableLayers(net));
+                () -> NetworkRewrite.growableLayers(net), random());
     }
 
     private TrainingProgress progress(long iteration, int epoch, boolean atEpochEnd) {
@@ -210,22 +212,34 @@ public final class GrowthController {
             log.debug("No growth at iteration {}: {} already at their maximum width", p.iteration(), chosen);
             return Optional.empty();
         }
-        NetworkRewrite rewrite = NetworkRewrite.of(net).initializer(policy.initializer()).random(random())
-                .statistics(signals);
+        NetworkRewrite rewrite = NetworkRewrite.of(net).initializer(policy.initializer()).random(random());
         widths.forEach((layer, w) -> rewrite.widen(layer, w[1]));
-        PreparedRewrite prepared = rewrite.prepare();
-        if (prepared.numParamsAfter() > policy.maxParams()) {
+        // The plan is geometry only: the cap is checked before any signal or initialiser runs.
+        RewriteGeometry geometry = rewrite.plan();
+        if (geometry.paramsAfter() > policy.maxParams()) {
             log.info("Growth skipped at iteration {}: {} would leave {} parameters, above maxParams {}",
-                    p.iteration(), widths.keySet(), prepared.numParamsAfter(), policy.maxParams());
+                    p.iteration(), widths.keySet(), geometry.paramsAfter(), policy.maxParams());
             return Optional.empty();
         }
+        // The initialisers' signals, for the planned sites only (the triggers' are cached and reused).
+        for (RewriteGeometry.Site site : geometry.sites()) {
+            if (site.unitMap().freshCount() > 0
+                    && policy.initializer().signals().contains(SignalKind.GRADIENT_STATISTIC)) {
+                signals.gradientStatistic(site.layer());
+            }
+        }
+        rewrite.statistics(signals.computed());
+        PreparedRewrite prepared = rewrite.prepare();
         double score = net.score();
         RewriteResult r = prepared.apply();
         List<GrowthEvent.LayerGrowth> layers = new ArrayList<>();
-        widths.forEach((layer, w) -> layers.add(new GrowthEvent.LayerGrowth(layer, w[0], w[1])));
+        for (RewriteGeometry.Site site : geometry.sites()) {
+            layers.add(GrowthEvent.LayerGrowth.of(site.layer(), site.unitMap()));
+        }
         GrowthEvent event = new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
                 policy.initializer(), r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6,
-                DeviceReport.currentBackend(), svdEngines(r.notes()), r.notes());
+                DeviceReport.currentBackend(), svdEngines(r.notes()), r.notes(), signals.nanos() / 1e6,
+                signals.passes(), signals.examples(), null);
         history.add(event);
         lastGrowthIteration = p.iteration();
         lastGrowthEpoch = p.epoch();

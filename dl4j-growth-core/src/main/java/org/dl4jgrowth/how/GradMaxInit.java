@@ -76,6 +76,11 @@ public final class GradMaxInit implements UnitInitializer {
     }
 
     @Override
+    public java.util.Set<org.dl4jgrowth.signal.SignalKind> signals() {
+        return java.util.Set.of(org.dl4jgrowth.signal.SignalKind.GRADIENT_STATISTIC);
+    }
+
+    @Override
     public void initialize(NewUnits units) {
         if (!allowAnyActivation) {
             checkActivation(units, "gradMax");

@@ -18,6 +18,15 @@ public interface UnitInitializer extends Serializable {
 
     void initialize(NewUnits units);
 
+    /**
+     * The signals this initialiser reads from {@link NewUnits} (for GradMax, the gradient
+     * statistic). The growth controller computes them before the rewrite, timed apart from it, and
+     * hands them in; default: none.
+     */
+    default java.util.Set<org.dl4jgrowth.signal.SignalKind> signals() {
+        return java.util.Set.of();
+    }
+
     /** Fan-in, bias and fan-out from the layers' own initialisation: changes the network's output. */
     static UnitInitializer random() {
         return new RandomInit();

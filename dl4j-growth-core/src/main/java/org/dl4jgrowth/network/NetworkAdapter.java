@@ -140,6 +140,9 @@ public abstract class NetworkAdapter {
     /** The configuration object the network holds now (every rewrite replaces it). */
     public abstract Object liveConfiguration();
 
+    /** The number of parameters a network on {@code conf} (of this network's type) has. */
+    public abstract long numParams(Object conf);
+
     /** A new network on {@code conf}, with zero parameters and a gradient view; no random generator is touched. */
     public abstract NetworkAdapter scratch(Object conf);
 
@@ -148,6 +151,15 @@ public abstract class NetworkAdapter {
 
     /** The network's flat gradient array, or null. */
     public abstract INDArray gradientsView();
+
+    /**
+     * The last computed gradient of {@code layer}'s parameters by name (views shaped like the
+     * parameters); empty when the network holds no gradient.
+     */
+    public abstract Map<String, INDArray> gradientTable(String layer);
+
+    /** {@code layer}'s parameter-shaped views into the network's flat gradient array. */
+    public abstract Map<String, INDArray> gradientViews(String layer);
 
     /** The network's updater, a new one on this network when {@code create}, or null when training has not made one yet. */
     public abstract BaseMultiLayerUpdater<?> updater(boolean create);
@@ -158,7 +170,47 @@ public abstract class NetworkAdapter {
      * and {@link RewriteStep#UPDATER}. Not atomic by itself: the rewrite snapshots the network's
      * fields around it and restores them on failure, with {@link #solverUpdaterRestorer()}.
      */
-    public abstract void swap(Object conf, INDArray params, INDArray updaterState, Consumer<RewriteStep> stepDone);
+    public abstract void swap(Object conf, INDArray params, INDArray updaterState, INDArray gradient,
+                              Consumer<RewriteStep> stepDone);
+
+    /**
+     * Puts {@code flat} (or nothing, if null) into the re-initialised network's gradient array and
+     * hands the network a gradient over it, so listeners after a growth (StatsListener reads
+     * {@code model.gradient()} in {@code iterationDone}) see one of the new shape.
+     */
+    void restoreGradient(INDArray flat) {
+        if (flat == null) {
+            return;
+        }
+        INDArray view = gradientsView();
+        view.assign(flat.reshape(view.shape()));
+        org.deeplearning4j.nn.gradient.DefaultGradient g = new org.deeplearning4j.nn.gradient.DefaultGradient(view);
+        for (String layer : layerNames()) {
+            for (Map.Entry<String, INDArray> e : gradientViews(layer).entrySet()) {
+                g.setGradientFor(gradientKey(layer, e.getKey()), e.getValue());
+            }
+        }
+        setGradient(g);
+    }
+
+    /** The key of a parameter in the network's {@code Gradient}: layer index or name, "_", parameter. */
+    abstract String gradientKey(String layer, String param);
+
+    abstract void setGradient(org.deeplearning4j.nn.gradient.Gradient g);
+
+    Map<String, INDArray> gradientTableOf(org.deeplearning4j.nn.gradient.Gradient g, String layer) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        if (g == null) {
+            return out;
+        }
+        String prefix = gradientKey(layer, "");
+        for (Map.Entry<String, INDArray> e : g.gradientForVariable().entrySet()) {
+            if (e.getKey().startsWith(prefix)) {
+                out.put(e.getKey().substring(prefix.length()), e.getValue());
+            }
+        }
+        return out;
+    }
 
     /**
      * An action that puts the updater the network's optimizer holds now back into it (the optimizer
@@ -296,7 +348,7 @@ public abstract class NetworkAdapter {
 
         @Override
         public INDArray gradient(String layer, String param) {
-            return net.gradient().getGradientFor(index(layer) + "_" + param);
+            return net.gradient().getGradientFor(gradientKey(layer, param));
         }
 
         @Override
@@ -305,14 +357,19 @@ public abstract class NetworkAdapter {
         }
 
         @Override
-        public NetworkAdapter scratch(Object conf) {
-            MultiLayerConfiguration c = (MultiLayerConfiguration) conf;
+        public long numParams(Object conf) {
             long n = 0;
-            for (NeuralNetConfiguration nnc : c.getConfs()) {
+            for (NeuralNetConfiguration nnc : ((MultiLayerConfiguration) conf).getConfs()) {
                 n += nnc.getLayer().initializer().numParams(nnc);
             }
+            return n;
+        }
+
+        @Override
+        public NetworkAdapter scratch(Object conf) {
+            MultiLayerConfiguration c = (MultiLayerConfiguration) conf;
             MultiLayerNetwork s = new MultiLayerNetwork(c);
-            s.init(Nd4j.zeros(c.getDataType(), 1, n), false);
+            s.init(Nd4j.zeros(c.getDataType(), 1, numParams(c)), false);
             s.initGradientsView();
             return new MlnAdapter(s);
         }
@@ -334,7 +391,30 @@ public abstract class NetworkAdapter {
         }
 
         @Override
-        public void swap(Object conf, INDArray params, INDArray updaterState, Consumer<RewriteStep> stepDone) {
+        public Map<String, INDArray> gradientTable(String layer) {
+            return gradientTableOf(net.gradient(), layer);
+        }
+
+        @Override
+        public Map<String, INDArray> gradientViews(String layer) {
+            org.deeplearning4j.nn.api.Layer l = net.getLayer(layer);
+            return l.getGradientsViewArray() == null ? Map.of()
+                    : l.conf().getLayer().initializer().getGradientsFromFlattened(l.conf(), l.getGradientsViewArray());
+        }
+
+        @Override
+        String gradientKey(String layer, String param) {
+            return index(layer) + "_" + param;
+        }
+
+        @Override
+        void setGradient(org.deeplearning4j.nn.gradient.Gradient g) {
+            net.setGradient(g);
+        }
+
+        @Override
+        public void swap(Object conf, INDArray params, INDArray updaterState, INDArray gradient,
+                         Consumer<RewriteStep> stepDone) {
             net.setLayerWiseConfigurations((MultiLayerConfiguration) conf);
             stepDone.accept(RewriteStep.CONFIGURATION);
             setField(net, MultiLayerNetwork.class, "initCalled", false);
@@ -344,6 +424,7 @@ public abstract class NetworkAdapter {
             net.setGradient(null);
             net.init(params, false);
             net.initGradientsView();
+            restoreGradient(gradient);
             stepDone.accept(RewriteStep.INITIALISATION);
             net.setUpdater(new MultiLayerUpdater(net, updaterState));
             stepDone.accept(RewriteStep.UPDATER);
@@ -472,14 +553,19 @@ public abstract class NetworkAdapter {
         }
 
         @Override
-        public NetworkAdapter scratch(Object conf) {
-            ComputationGraphConfiguration c = (ComputationGraphConfiguration) conf;
+        public long numParams(Object conf) {
             long n = 0;
-            for (GraphVertex v : c.getVertices().values()) {
+            for (GraphVertex v : ((ComputationGraphConfiguration) conf).getVertices().values()) {
                 n += v.numParams(true);
             }
+            return n;
+        }
+
+        @Override
+        public NetworkAdapter scratch(Object conf) {
+            ComputationGraphConfiguration c = (ComputationGraphConfiguration) conf;
             ComputationGraph s = new ComputationGraph(c);
-            s.init(Nd4j.zeros(c.getDataType(), 1, n), false);
+            s.init(Nd4j.zeros(c.getDataType(), 1, numParams(c)), false);
             s.initGradientsView();
             return new GraphAdapter(s);
         }
@@ -501,7 +587,30 @@ public abstract class NetworkAdapter {
         }
 
         @Override
-        public void swap(Object conf, INDArray params, INDArray updaterState, Consumer<RewriteStep> stepDone) {
+        public Map<String, INDArray> gradientTable(String layer) {
+            return gradientTableOf(graph.gradient(), layer);
+        }
+
+        @Override
+        public Map<String, INDArray> gradientViews(String layer) {
+            org.deeplearning4j.nn.api.Layer l = graph.getLayer(layer);
+            return l.getGradientsViewArray() == null ? Map.of()
+                    : l.conf().getLayer().initializer().getGradientsFromFlattened(l.conf(), l.getGradientsViewArray());
+        }
+
+        @Override
+        String gradientKey(String layer, String param) {
+            return layer + "_" + param;
+        }
+
+        @Override
+        void setGradient(org.deeplearning4j.nn.gradient.Gradient g) {
+            graph.setGradient(g);
+        }
+
+        @Override
+        public void swap(Object conf, INDArray params, INDArray updaterState, INDArray gradient,
+                         Consumer<RewriteStep> stepDone) {
             ComputationGraphConfiguration c = (ComputationGraphConfiguration) conf;
             setField(graph, ComputationGraph.class, "configuration", c);
             setField(graph, ComputationGraph.class, "defaultConfiguration", c.getDefaultConfiguration());
@@ -511,6 +620,7 @@ public abstract class NetworkAdapter {
             graph.setGradient(null);
             graph.init(params, false);
             graph.initGradientsView();
+            restoreGradient(gradient);
             stepDone.accept(RewriteStep.INITIALISATION);
             graph.setUpdater(new ComputationGraphUpdater(graph, updaterState));
             stepDone.accept(RewriteStep.UPDATER);

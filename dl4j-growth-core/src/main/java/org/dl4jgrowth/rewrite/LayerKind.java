@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.DropoutLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -117,6 +118,21 @@ enum LayerKind {
                 return rank - 1;
             default:
                 return -1;
+        }
+    }
+
+    /** The shape of the weights "W" of a consumer or growable layer, from its configuration. */
+    long[] weightShape(Layer layer) {
+        FeedForwardLayer ff = (FeedForwardLayer) layer;
+        switch (this) {
+            case DENSE:
+            case OUTPUT:
+                return new long[]{ff.getNIn(), ff.getNOut()};
+            case CONVOLUTION:
+                int[] k = ((ConvolutionLayer) layer).getKernelSize();
+                return new long[]{ff.getNOut(), ff.getNIn(), k[0], k[1]};
+            default:
+                throw new IllegalArgumentException(layer.getClass().getSimpleName() + " has no weights");
         }
     }
 

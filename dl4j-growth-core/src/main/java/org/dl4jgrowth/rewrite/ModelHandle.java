@@ -84,12 +84,13 @@ final class ModelHandle {
     }
 
     /** Runs the swap; on any failure puts every field of the network (and its optimizer's updater) back. */
-    void guardedSwap(Object conf, INDArray params, INDArray updaterState, RewriteObserver observer) {
+    void guardedSwap(Object conf, INDArray params, INDArray updaterState, INDArray gradient,
+                     RewriteObserver observer) {
         FieldSnapshot snapshot = FieldSnapshot.of(model());
         Runnable restoreUpdater = adapter.solverUpdaterRestorer();
         RewriteStep[] at = {RewriteStep.CONFIGURATION};
         try {
-            adapter.swap(conf, params, updaterState, step -> {
+            adapter.swap(conf, params, updaterState, gradient, step -> {
                 // An observer failure belongs to the step it reports; a later failure to the next step.
                 at[0] = step;
                 observer.stepDone(step);

@@ -13,6 +13,7 @@ import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.dl4jgrowth.how.NewUnits;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.how.WeightBlock;
+import org.dl4jgrowth.network.NetworkAdapter;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -59,6 +60,23 @@ public final class NetworkRewrite {
     private RewriteObserver observer = RewriteObserver.NONE;
     private org.nd4j.linalg.api.rng.Random random;
     private org.dl4jgrowth.how.StatisticSource statistics = org.dl4jgrowth.how.StatisticSource.NONE;
+    /** The plan on a cloned configuration, kept from {@link #plan()} for {@link #prepare()}; reset by every edit. */
+    private Planned planned;
+
+    /** A plan: the cloned configuration with its new widths, its wiring, and the geometry. */
+    private static final class Planned {
+        final Object conf;
+        final Topology topology;
+        final RewritePlan plan;
+        final RewriteGeometry geometry;
+
+        Planned(Object conf, Topology topology, RewritePlan plan, RewriteGeometry geometry) {
+            this.conf = conf;
+            this.topology = topology;
+            this.plan = plan;
+            this.geometry = geometry;
+        }
+    }
 
     private NetworkRewrite(Model network) {
         this.handle = ModelHandle.of(network);
@@ -113,6 +131,7 @@ public final class NetworkRewrite {
         Preconditions.checkArgument(!maps.containsKey(layer), "Layer '%s' already has a unit map in this rewrite",
                 layer);
         maps.put(layer, map);
+        planned = null;
         return this;
     }
 
@@ -138,6 +157,7 @@ public final class NetworkRewrite {
     /** The initialiser of fresh units for every layer without its own (default: function-preserving). */
     public NetworkRewrite initializer(UnitInitializer init) {
         this.defaultInit = Preconditions.checkNotNull(init, "initializer");
+        planned = null;
         return this;
     }
 
@@ -145,6 +165,7 @@ public final class NetworkRewrite {
     public NetworkRewrite initializer(String layer, UnitInitializer init) {
         currentWidth(layer);
         perLayer.put(layer, Preconditions.checkNotNull(init, "initializer for layer '%s'", layer));
+        planned = null;
         return this;
     }
 
@@ -180,21 +201,68 @@ public final class NetworkRewrite {
         return this;
     }
 
+    /**
+     * Plans the rewrite without building or initialising anything: checks the unit maps against the
+     * network's wiring, applies the widths to a cloned configuration, and returns the geometry (unit
+     * axes, fan-in and fan-out block shapes, parameter counts). Cheap: no array is allocated. A
+     * following {@link #prepare()} builds on this plan.
+     */
+    public RewriteGeometry plan() {
+        return planned().geometry;
+    }
+
+    private Planned planned() {
+        Preconditions.checkState(!maps.isEmpty(), "Nothing to rewrite: give at least one unit map");
+        if (planned != null) {
+            return planned;
+        }
+        try {
+            Object conf = handle.cloneConfiguration();
+            Topology topology = handle.topology(conf);
+            Map<String, UnitInitializer> inits = new HashMap<>();
+            for (String layer : maps.keySet()) {
+                inits.put(layer, perLayer.getOrDefault(layer, defaultInit));
+            }
+            RewritePlan plan = RewritePlan.plan(topology, maps, inits);
+            List<RewriteGeometry.Site> sites = new ArrayList<>();
+            for (RewritePlan.Site site : plan.sites()) {
+                int k = site.map.freshCount();
+                long[] w = site.kind.weightShape(topology.layer(site.layer));
+                int unitAxis = site.kind.unitAxis("W", w.length);
+                List<RewriteGeometry.Consumer> consumers = new ArrayList<>();
+                for (RewritePlan.Edge e : site.consumers) {
+                    long[] cw = e.kind.weightShape(topology.layer(e.consumer));
+                    int axis = e.kind.inputAxis("W");
+                    consumers.add(new RewriteGeometry.Consumer(e.consumer, axis, e.block,
+                            resized(cw, axis, (long) k * e.block)));
+                }
+                sites.add(new RewriteGeometry.Site(site.layer, site.map, unitAxis, resized(w, unitAxis, k), consumers));
+            }
+            RewriteGeometry geometry = new RewriteGeometry(sites, handle.model().numParams(),
+                    handle.adapter().numParams(conf));
+            planned = new Planned(conf, topology, plan, geometry);
+            return planned;
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (RuntimeException | Error e) {
+            throw new RewriteException(RewriteStep.PLAN, String.valueOf(e.getMessage()), e);
+        }
+    }
+
     /** Builds everything the rewrite needs without touching the network. */
     public PreparedRewrite prepare() {
         Preconditions.checkState(!maps.isEmpty(), "Nothing to rewrite: give at least one unit map");
         long start = System.nanoTime();
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            Planned p = planned();
+            // The swap takes the cloned configuration: a second prepare plans on a new clone.
+            planned = null;
+            Object conf = p.conf;
+            Topology topology = p.topology;
+            RewritePlan plan = p.plan;
             RewriteStep step = RewriteStep.PLAN;
             Model scratch = null;
             try {
-                Object conf = handle.cloneConfiguration();
-                Topology topology = handle.topology(conf);
-                Map<String, UnitInitializer> inits = new HashMap<>();
-                for (String layer : maps.keySet()) {
-                    inits.put(layer, perLayer.getOrDefault(layer, defaultInit));
-                }
-                RewritePlan plan = RewritePlan.plan(topology, maps, inits);
                 observer.stepDone(step);
 
                 step = RewriteStep.PARAMETERS;
@@ -207,6 +275,8 @@ public final class NetworkRewrite {
 
                 step = RewriteStep.UPDATER_STATE;
                 INDArray state = rebuildUpdaterState(plan, topology, scratch);
+                // The last gradient follows the same remap (fresh units: zero), for listeners after us.
+                INDArray gradient = rebuildGradient(plan, topology, scratch);
                 observer.stepDone(step);
 
                 Map<String, int[]> widths = new LinkedHashMap<>();
@@ -218,7 +288,7 @@ public final class NetworkRewrite {
                         notes.put(s.layer, units.notes());
                     }
                 }
-                return new PreparedRewrite(handle, conf, scratch.params(), state, widths, notes, observer,
+                return new PreparedRewrite(handle, conf, scratch.params(), state, gradient, widths, notes, observer,
                         System.nanoTime() - start);
             } catch (IllegalArgumentException e) {
                 throw e;
@@ -431,6 +501,51 @@ public final class NetworkRewrite {
             }
         }
         return newState;
+    }
+
+    /**
+     * The network's last gradient remapped to the new layout, as a flat array of the new gradient
+     * length; null when the network holds none (before its first iteration).
+     */
+    private INDArray rebuildGradient(RewritePlan plan, Topology t, Model scratch) {
+        NetworkAdapter old = handle.adapter();
+        if (old.model().gradient() == null || old.gradientsView() == null) {
+            return null;
+        }
+        NetworkAdapter fresh = NetworkAdapter.of(scratch);
+        for (String layer : t.layerNames()) {
+            Map<String, INDArray> oldGrad = old.gradientTable(layer);
+            for (Map.Entry<String, INDArray> e : fresh.gradientViews(layer).entrySet()) {
+                INDArray src = oldGrad.get(e.getKey());
+                if (src != null) {
+                    remapInto(layer, e.getKey(), src, e.getValue(), t, plan);
+                }
+            }
+        }
+        return fresh.gradientsView().dup();
+    }
+
+    /**
+     * Writes {@code src}, an array shaped like parameter {@code key} of {@code layer} before the
+     * rewrite, into {@code dst}, shaped like it after: kept and copied units take their source's
+     * values, fresh units keep what {@code dst} holds. The one remap for everything shaped like a
+     * parameter apart from the parameters themselves (whose fresh units the initialisers fill).
+     */
+    private static void remapInto(String layer, String key, INDArray src, INDArray dst, Topology t, RewritePlan plan) {
+        if (!plan.touches(layer)) {
+            dst.assign(src.reshape(dst.shape()));
+            return;
+        }
+        LayerKind kind = LayerKind.of(t.layer(layer));
+        UnitMap unitMap = plan.unitMap(layer);
+        RewritePlan.Edge edge = plan.inputEdge(layer);
+        int uAxis = unitMap == null ? -1 : kind.unitAxis(key, dst.rank());
+        int iAxis = edge == null ? -1 : kind.inputAxis(key);
+        INDArray from = src.dup(src.ordering());
+        INDArray to = dst.dup(dst.ordering());
+        Remap.gatherInto(from, to, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
+        dst.assign(to);
+        Remap.release(from, to);
     }
 
     /**

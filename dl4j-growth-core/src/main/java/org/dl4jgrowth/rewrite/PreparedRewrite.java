@@ -14,6 +14,7 @@ public final class PreparedRewrite {
     private final Object conf;
     private final INDArray params;
     private final INDArray updaterState;
+    private final INDArray gradient;
     private final Map<String, int[]> widths;
     private final Map<String, Map<String, Object>> notes;
     private final RewriteObserver observer;
@@ -23,12 +24,14 @@ public final class PreparedRewrite {
     private final long paramsBefore;
     private boolean applied;
 
-    PreparedRewrite(ModelHandle handle, Object conf, INDArray params, INDArray updaterState, Map<String, int[]> widths,
+    PreparedRewrite(ModelHandle handle, Object conf, INDArray params, INDArray updaterState, INDArray gradient,
+                    Map<String, int[]> widths,
                     Map<String, Map<String, Object>> notes, RewriteObserver observer, long prepareNanos) {
         this.handle = handle;
         this.conf = conf;
         this.params = params;
         this.updaterState = updaterState;
+        this.gradient = gradient;
         this.widths = widths;
         this.notes = notes;
         this.observer = observer;
@@ -50,7 +53,7 @@ public final class PreparedRewrite {
             throw new IllegalStateException("The network changed after this rewrite was prepared; prepare it again");
         }
         long start = System.nanoTime();
-        handle.guardedSwap(conf, params, updaterState, observer);
+        handle.guardedSwap(conf, params, updaterState, gradient, observer);
         applied = true;
         return new RewriteResult(widths, notes, paramsBefore, params.length(),
                 prepareNanos + System.nanoTime() - start);

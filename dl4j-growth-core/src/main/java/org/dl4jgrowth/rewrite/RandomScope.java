@@ -17,7 +17,7 @@ import java.lang.reflect.Field;
  * one generator per thread in a private {@code ThreadLocal} of {@link RandomFactory}; the swap
  * touches only the calling thread's slot, so other training threads are unaffected.
  */
-final class RandomScope {
+public final class RandomScope {
     private static final Field THREAD_RANDOM;
 
     static {
@@ -33,8 +33,17 @@ final class RandomScope {
     private RandomScope() {
     }
 
+    /** Computes {@code body} with {@code rng} as this thread's ND4J generator; null runs it unchanged. */
+    public static <T> T call(Random rng, java.util.function.Supplier<T> body) {
+        Object[] out = new Object[1];
+        run(rng, () -> out[0] = body.get());
+        @SuppressWarnings("unchecked")
+        T t = (T) out[0];
+        return t;
+    }
+
     /** Runs {@code body} with {@code rng} as this thread's ND4J generator; null runs it unchanged. */
-    static void run(Random rng, Runnable body) {
+    public static void run(Random rng, Runnable body) {
         if (rng == null) {
             body.run();
             return;

@@ -4,6 +4,8 @@ package org.dl4jgrowth.rewrite;
 public enum RewriteStep {
     /** Checking the unit maps against the network and changing widths on a cloned configuration. */
     PLAN,
+    /** Computing the signals (GradMax's gradient statistic) the initialisers of the planned sites read. */
+    SIGNALS,
     /** Running the initialisers of fresh units and building the new parameter array. */
     PARAMETERS,
     /** Building the new optimizer-state array. */

@@ -11,6 +11,7 @@ import org.dl4jgrowth.how.NewUnits;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.network.NetworkAdapter;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.rewrite.RewriteGeometry;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -94,10 +95,8 @@ public final class GradientStatistic {
             NetworkAdapter probe = original.privateCopy();
             double slope = prepareActivation(probe, layer);
             int width = NetworkRewrite.width(probe.model(), layer);
-            // A dry run tells the shape of one new unit's fan-out: one probe per fan-out basis element.
-            FanOutShape shape = new FanOutShape();
-            NetworkRewrite.of(probe.model()).grow(layer, 1).initializer(shape).prepare();
-            int probes = shape.basisSize(layer);
+            // The plan's geometry tells the shape of one new unit's fan-out: one probe per element.
+            int probes = basisSize(layer, NetworkRewrite.of(probe.model()).grow(layer, 1).plan().site(layer));
             NetworkRewrite.of(probe.model()).grow(layer, probes).initializer(new Probes()).apply();
 
             INDArray g = null;
@@ -172,42 +171,19 @@ public final class GradientStatistic {
         }
     }
 
-    /** Records the shape of one new unit's fan-out during a dry run, and checks the site. */
-    private static final class FanOutShape implements UnitInitializer {
-        private static final long serialVersionUID = 1L;
-        private long[] shape;
-        private int unitAxis;
-        private int block;
-        private int consumers;
-
-        @Override
-        public void initialize(NewUnits units) {
-            consumers = units.fanOut().size();
-            if (consumers == 1) {
-                shape = units.fanOut().get(0).weights().shape();
-                unitAxis = units.fanOut().get(0).unitAxis();
-                block = units.fanOut().get(0).unitBlock();
-            }
+    /** Elements of one new unit's fan-out, after checking the site has the one plain consumer the probes need. */
+    private static int basisSize(String layer, RewriteGeometry.Site site) {
+        if (site.consumers().size() != 1) {
+            throw new IllegalArgumentException("The gradient statistic needs layer '" + layer + "' to feed exactly "
+                    + "one consumer layer; it feeds " + site.consumers().size());
         }
-
-        int basisSize(String layer) {
-            if (consumers != 1) {
-                throw new IllegalArgumentException("The gradient statistic needs layer '" + layer + "' to feed exactly "
-                        + "one consumer layer; it feeds " + consumers);
-            }
-            if (block != 1) {
-                throw new IllegalArgumentException("The gradient statistic does not support layer '" + layer
-                        + "': it reaches a dense layer through a flatten (" + block + " inputs per channel); "
-                        + "supported: dense -> dense and convolution -> convolution sites");
-            }
-            long n = 1;
-            for (int i = 0; i < shape.length; i++) {
-                if (i != unitAxis) {
-                    n *= shape[i];
-                }
-            }
-            return Math.toIntExact(n);
+        RewriteGeometry.Consumer c = site.consumers().get(0);
+        if (c.block() != 1) {
+            throw new IllegalArgumentException("The gradient statistic does not support layer '" + layer
+                    + "': it reaches a dense layer through a flatten (" + c.block() + " inputs per channel); "
+                    + "supported: dense -> dense and convolution -> convolution sites");
         }
+        return Math.toIntExact(c.fanOutPerUnit());
     }
 
     /** Where the statistic is taken: a dense or convolution layer (the rewrite refuses anything else by name). */

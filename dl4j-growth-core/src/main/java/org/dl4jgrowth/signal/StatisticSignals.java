@@ -3,6 +3,10 @@ package org.dl4jgrowth.signal;
 import org.deeplearning4j.nn.api.Model;
 import org.dl4jgrowth.how.StatisticSource;
 import org.dl4jgrowth.linalg.SvdEngines;
+import org.dl4jgrowth.rewrite.RandomScope;
+import org.dl4jgrowth.rewrite.RewriteException;
+import org.dl4jgrowth.rewrite.RewriteStep;
+import org.nd4j.linalg.api.rng.Random;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -15,7 +19,11 @@ import java.util.function.Supplier;
 /**
  * Signals and statistics for one network at one moment, computed once per layer and shared: a
  * trigger, a site selector and the GradMax initialiser asking about the same layer cost one
- * statistic, not three.
+ * statistic, not three. Everything is computed with the growth's own random generator (dropout in
+ * the statistic's forward pass draws from it, never from training's), and timed: {@link #nanos()}
+ * is the wall time of all signals, {@link #passes()} and {@link #examples()} the forward and
+ * backward passes and examples they cost. A failure while computing is a {@link RewriteException}
+ * at step {@link RewriteStep#SIGNALS}; bad sites stay {@code IllegalArgumentException}s.
  */
 public final class StatisticSignals implements GrowthSignals, StatisticSource {
     private final Model net;
@@ -25,12 +33,72 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     private List<String> growableLayers;
     private final Map<String, INDArray> statistics = new HashMap<>();
     private final Map<String, Double> topValues = new HashMap<>();
+    private final Random random;
+    private long nanos;
+    private long passes;
+    private long examples;
 
     public StatisticSignals(Model net, Supplier<? extends List<? extends MultiDataSet>> data,
                             Supplier<List<String>> growable) {
+        this(net, data, growable, null);
+    }
+
+    /** Signals computed with {@code random} as ND4J's generator (null: the thread's own). */
+    public StatisticSignals(Model net, Supplier<? extends List<? extends MultiDataSet>> data,
+                            Supplier<List<String>> growable, Random random) {
         this.net = net;
         this.data = data;
         this.growable = growable;
+        this.random = random;
+    }
+
+    /** Wall time spent computing signals so far. */
+    public long nanos() {
+        return nanos;
+    }
+
+    /** Forward and backward passes over a minibatch spent on signals so far. */
+    public long passes() {
+        return passes;
+    }
+
+    /** Examples those passes covered. */
+    public long examples() {
+        return examples;
+    }
+
+    /** True when the statistic of {@code layer} has been computed (and is cached). */
+    public boolean hasGradientStatistic(String layer) {
+        return statistics.containsKey(layer);
+    }
+
+    /**
+     * A source that hands out only what has been computed: what the rewrite gets, so that it never
+     * runs the network itself.
+     */
+    public StatisticSource computed() {
+        return layer -> {
+            INDArray g = statistics.get(layer);
+            if (g == null) {
+                throw new IllegalStateException("No gradient statistic was computed for layer '" + layer
+                        + "' before the rewrite: an initialiser that reads it must declare "
+                        + "SignalKind.GRADIENT_STATISTIC in signals()");
+            }
+            return g;
+        };
+    }
+
+    private <T> T timed(Supplier<T> body) {
+        long start = System.nanoTime();
+        try {
+            return RandomScope.call(random, body);
+        } catch (IllegalArgumentException | RewriteException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new RewriteException(RewriteStep.SIGNALS, String.valueOf(e.getMessage()), e);
+        } finally {
+            nanos += System.nanoTime() - start;
+        }
     }
 
     @Override
@@ -43,7 +111,20 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
 
     @Override
     public INDArray gradientStatistic(String layer) {
-        return statistics.computeIfAbsent(layer, l -> GradientStatistic.computeMulti(net, l, batches()));
+        INDArray g = statistics.get(layer);
+        if (g == null) {
+            g = timed(() -> {
+                List<? extends MultiDataSet> b = batches();
+                INDArray s = GradientStatistic.computeMulti(net, layer, b);
+                passes += b.size();
+                for (MultiDataSet ds : b) {
+                    examples += ds.getFeatures(0).size(0);
+                }
+                return s;
+            });
+            statistics.put(layer, g);
+        }
+        return g;
     }
 
     @Override
@@ -63,7 +144,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
                 return 0.0;
             }
             INDArray mean = g.castTo(g.dataType() == DataType.HALF ? DataType.FLOAT : g.dataType()).div(n);
-            return SvdEngines.best().top(mean, 1).singularValues().getDouble(0);
+            return timed(() -> SvdEngines.best().top(mean, 1).singularValues().getDouble(0));
         });
     }
 

@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class AtomicityTest {
 
     static Stream<Arguments> steps() {
-        return Arrays.stream(RewriteStep.values()).flatMap(s -> Stream.of(Arguments.of(s, false), Arguments.of(s, true)));
+        // SIGNALS is the controller's step before a rewrite (see GrowthPipelineTest), not the rewrite's own.
+        return Arrays.stream(RewriteStep.values()).filter(s -> s != RewriteStep.SIGNALS).flatMap(s -> Stream.of(Arguments.of(s, false), Arguments.of(s, true)));
     }
 
     /** The rewrite neither reseeds nor draws from the global generator unless an initialiser asks it to. */
