@@ -2,11 +2,16 @@ package org.dl4jgrowth;
 
 import com.google.common.base.Preconditions;
 import org.deeplearning4j.nn.api.Model;
+import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.network.NetworkAdapter;
+import org.dl4jgrowth.plan.GrowthPlanner;
+import org.dl4jgrowth.plan.GrowthProposal;
+import org.dl4jgrowth.plan.PlanningContext;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.rewrite.PreparedRewrite;
 import org.dl4jgrowth.rewrite.RewriteGeometry;
 import org.dl4jgrowth.rewrite.RewriteResult;
+import org.dl4jgrowth.rewrite.UnitMap;
 import org.dl4jgrowth.signal.SignalKind;
 import org.dl4jgrowth.when.TrainingProgress;
 import org.nd4j.linalg.api.rng.Random;
@@ -50,6 +55,7 @@ public final class GrowthController {
     private static final String SVD_ENGINE_NOTE = "svdEngine";
 
     private final GrowthPolicy policy;
+    private final GrowthPlanner planner;
     private final GrowthHistory history = new GrowthHistory();
     private Random random;
     private Model network;
@@ -65,6 +71,7 @@ public final class GrowthController {
 
     GrowthController(GrowthPolicy policy) {
         this.policy = Preconditions.checkNotNull(policy, "policy");
+        this.planner = policy.planner();
     }
 
     /**
@@ -131,7 +138,19 @@ public final class GrowthController {
     /** Grows now, whatever the trigger says (still within the caps). */
     public synchronized Optional<GrowthEvent> growNow(Model net) {
         bind(net);
-        return grow(net, progress(adapter.iterationCount(), adapter.epochCount(), false), signals(net));
+        return consider(net, progress(adapter.iterationCount(), adapter.epochCount(), false), true);
+    }
+
+    /**
+     * Called each iteration between the gradient computation and the update (the listener's
+     * {@code onGradientCalculation}): the planner's per-step hook, e.g. NeST's gradient masks.
+     */
+    public synchronized void onGradient(Model net) {
+        if (network != null && network != net) {
+            return;
+        }
+        bind(net);
+        planner.onGradient(adapter);
     }
 
     /**
@@ -149,12 +168,22 @@ public final class GrowthController {
 
     private Optional<GrowthEvent> consider(Model net, long iteration, int epoch, boolean atEpochEnd) {
         bind(net);
-        TrainingProgress p = progress(iteration, epoch, atEpochEnd);
+        return consider(net, progress(iteration, epoch, atEpochEnd), false);
+    }
+
+    /**
+     * One growth event, as one path: planner (when, where, how much) → plan (geometry; caps) →
+     * the initialisers' signals → initialisers and rewrite (a pure build) → atomic swap → event.
+     * Signals the planner asked for are computed on demand and cached, and reused by initialisers.
+     */
+    private Optional<GrowthEvent> consider(Model net, TrainingProgress p, boolean forced) {
         org.dl4jgrowth.signal.StatisticSignals signals = signals(net);
-        if (!policy.when().shouldGrow(p, signals)) {
+        Optional<GrowthProposal> proposal = planner.propose(new PlanningContext(adapter, p, signals,
+                history.events(), policy::maxWidth, random(), forced));
+        if (proposal.isEmpty()) {
             return Optional.empty();
         }
-        return grow(net, p, signals);
+        return grow(net, p, signals, proposal.get());
     }
 
     /** Lazy: nothing is computed unless a trigger, selector or initialiser asks. */
@@ -173,7 +202,7 @@ public final class GrowthController {
         Preconditions.checkNotNull(net, "network");
         if (network == null) {
             List<String> growable = NetworkRewrite.growableLayers(net);
-            for (String layer : policy.where().namedLayers()) {
+            for (String layer : planner.namedLayers()) {
                 NetworkRewrite.width(net, layer);   // unknown or unsupported class: a clear error
                 if (!growable.contains(layer)) {
                     throw new IllegalArgumentException("Layer '" + layer + "' named by the growth policy cannot be "
@@ -191,40 +220,34 @@ public final class GrowthController {
         }
     }
 
-    private Optional<GrowthEvent> grow(Model net, TrainingProgress p, org.dl4jgrowth.signal.StatisticSignals signals) {
-        // Layers already at their cap are no candidates, so signal-driven selectors look elsewhere.
-        List<String> growable = new ArrayList<>();
-        for (String layer : signals.growable()) {
-            if (NetworkRewrite.width(net, layer) < policy.maxWidth(layer)) {
-                growable.add(layer);
-            }
-        }
-        List<String> chosen = policy.where().select(growable, history.events(), signals);
-        Map<String, int[]> widths = new LinkedHashMap<>();
-        for (String layer : chosen) {
-            int width = NetworkRewrite.width(net, layer);
-            int target = Math.min(policy.howMuch().grownWidth(width), policy.maxWidth(layer));
-            if (target > width) {
-                widths.put(layer, new int[]{width, target});
-            }
-        }
-        if (widths.isEmpty()) {
-            log.debug("No growth at iteration {}: {} already at their maximum width", p.iteration(), chosen);
-            return Optional.empty();
-        }
+    private Optional<GrowthEvent> grow(Model net, TrainingProgress p, org.dl4jgrowth.signal.StatisticSignals signals,
+                                       GrowthProposal proposal) {
         NetworkRewrite rewrite = NetworkRewrite.of(net).initializer(policy.initializer()).random(random());
-        widths.forEach((layer, w) -> rewrite.widen(layer, w[1]));
+        Map<String, UnitInitializer> inits = new LinkedHashMap<>();
+        for (Map.Entry<String, UnitMap> e : proposal.unitMaps().entrySet()) {
+            String layer = e.getKey();
+            int cap = policy.maxWidth(layer);
+            if (e.getValue().newWidth() > cap && e.getValue().newWidth() > e.getValue().oldWidth()) {
+                throw new IllegalStateException("The planner " + planner + " proposed layer '" + layer + "' at "
+                        + e.getValue().newWidth() + " units, above its maxWidth " + cap
+                        + " (PlanningContext.maxWidth tells the cap)");
+            }
+            rewrite.unitMap(layer, e.getValue());
+            UnitInitializer init = proposal.initializer(layer).orElse(policy.initializer());
+            rewrite.initializer(layer, init);
+            inits.put(layer, init);
+        }
         // The plan is geometry only: the cap is checked before any signal or initialiser runs.
         RewriteGeometry geometry = rewrite.plan();
         if (geometry.paramsAfter() > policy.maxParams()) {
             log.info("Growth skipped at iteration {}: {} would leave {} parameters, above maxParams {}",
-                    p.iteration(), widths.keySet(), geometry.paramsAfter(), policy.maxParams());
+                    p.iteration(), proposal.unitMaps().keySet(), geometry.paramsAfter(), policy.maxParams());
             return Optional.empty();
         }
         // The initialisers' signals, for the planned sites only (the triggers' are cached and reused).
         for (RewriteGeometry.Site site : geometry.sites()) {
             if (site.unitMap().freshCount() > 0
-                    && policy.initializer().signals().contains(SignalKind.GRADIENT_STATISTIC)) {
+                    && inits.get(site.layer()).signals().contains(SignalKind.GRADIENT_STATISTIC)) {
                 signals.gradientStatistic(site.layer());
             }
         }
@@ -239,7 +262,7 @@ public final class GrowthController {
         GrowthEvent event = new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
                 policy.initializer(), r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6,
                 DeviceReport.currentBackend(), svdEngines(r.notes()), r.notes(), signals.nanos() / 1e6,
-                signals.passes(), signals.examples(), null);
+                signals.passes(), signals.examples(), proposal.details());
         history.add(event);
         lastGrowthIteration = p.iteration();
         lastGrowthEpoch = p.epoch();

@@ -79,6 +79,12 @@ public final class GrowthListener extends BaseTrainingListener {
         controller.captureTrainingBatch(model);
     }
 
+    /** DL4J calls this after the gradient and before the updater: the planner's per-step hook. */
+    @Override
+    public void onGradientCalculation(Model model) {
+        controller.onGradient(model);
+    }
+
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
         controller.onIteration(model, iteration, epoch);

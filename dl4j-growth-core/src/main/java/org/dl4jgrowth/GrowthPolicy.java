@@ -3,10 +3,13 @@ package org.dl4jgrowth;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableMap;
 import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.plan.GrowthPlanner;
+import org.dl4jgrowth.plan.LayerwisePlanner;
 import org.dl4jgrowth.when.GrowthTrigger;
 import org.dl4jgrowth.where.GrowthAmount;
 import org.dl4jgrowth.where.SiteSelector;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonInclude;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.io.Serializable;
@@ -43,6 +46,9 @@ public final class GrowthPolicy implements Serializable {
     private final Map<String, Integer> maxWidths;
     private final long maxParams;
     private final long seed;
+    /** A method's own planner; null for the layer-wise one built from when, where and how much. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    private final GrowthPlanner planner;
 
     @JsonCreator
     private GrowthPolicy(@JsonProperty("when") GrowthTrigger when, @JsonProperty("where") SiteSelector where,
@@ -50,7 +56,9 @@ public final class GrowthPolicy implements Serializable {
                          @JsonProperty("initializer") UnitInitializer initializer,
                          @JsonProperty("maxWidth") int maxWidth,
                          @JsonProperty("maxWidths") Map<String, Integer> maxWidths,
-                         @JsonProperty("maxParams") long maxParams, @JsonProperty("seed") long seed) {
+                         @JsonProperty("maxParams") long maxParams, @JsonProperty("seed") long seed,
+                         @JsonProperty("planner") GrowthPlanner planner) {
+        this.planner = planner;
         this.when = when;
         this.where = where;
         this.howMuch = howMuch;
@@ -70,6 +78,15 @@ public final class GrowthPolicy implements Serializable {
         return new GrowthController(this);
     }
 
+    /**
+     * The planning step: the planner given to {@link Builder#planner}, or the layer-wise planner of
+     * {@link #when()}, {@link #where()} and {@link #howMuch()}.
+     */
+    public GrowthPlanner planner() {
+        return planner != null ? planner : new LayerwisePlanner(when, where, howMuch);
+    }
+
+    /** The trigger of the layer-wise planner; null when the policy has its own {@link #planner()}. */
     public GrowthTrigger when() {
         return when;
     }
@@ -120,6 +137,7 @@ public final class GrowthPolicy implements Serializable {
         b.maxWidths.putAll(maxWidths);
         b.maxParams = maxParams;
         b.seed = seed;
+        b.planner = planner;
         return b;
     }
 
@@ -129,19 +147,21 @@ public final class GrowthPolicy implements Serializable {
             return false;
         }
         GrowthPolicy p = (GrowthPolicy) o;
-        return when.equals(p.when) && where.equals(p.where) && howMuch.equals(p.howMuch)
+        return Objects.equals(when, p.when) && Objects.equals(where, p.where) && Objects.equals(howMuch, p.howMuch)
+                && Objects.equals(planner, p.planner)
                 && initializer.equals(p.initializer) && maxWidth == p.maxWidth && maxWidths.equals(p.maxWidths)
                 && maxParams == p.maxParams && seed == p.seed;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(when, where, howMuch, initializer, maxWidth, maxWidths, maxParams, seed);
+        return Objects.hash(when, where, howMuch, initializer, maxWidth, maxWidths, maxParams, seed, planner);
     }
 
     @Override
     public String toString() {
-        return "GrowthPolicy{when=" + when + ", where=" + where + ", howMuch=" + howMuch + ", initializer="
+        return "GrowthPolicy{" + (planner != null ? "planner=" + planner
+                : "when=" + when + ", where=" + where + ", howMuch=" + howMuch) + ", initializer="
                 + initializer + ", maxWidth=" + (maxWidth == Integer.MAX_VALUE ? "none" : maxWidth)
                 + (maxWidths.isEmpty() ? "" : ", maxWidths=" + maxWidths)
                 + ", maxParams=" + (maxParams == Long.MAX_VALUE ? "none" : maxParams) + ", seed=" + seed + "}";
@@ -157,8 +177,19 @@ public final class GrowthPolicy implements Serializable {
         private final Map<String, Integer> maxWidths = new LinkedHashMap<>();
         private long maxParams = Long.MAX_VALUE;
         private long seed;
+        private GrowthPlanner planner;
 
         private Builder() {
+        }
+
+        /**
+         * A growth method's own planner (where and how much decided together, narrowing allowed),
+         * instead of {@link #when}, {@link #where} and {@link #howMuch}. The initialiser, the caps and
+         * the seed still apply.
+         */
+        public Builder planner(GrowthPlanner planner) {
+            this.planner = Preconditions.checkNotNull(planner, "planner(planner): planner must not be null");
+            return this;
         }
 
         /** When to grow, e.g. {@code GrowthTrigger.everyEpochs(2).and(GrowthTrigger.maxGrowths(3))}. */
@@ -216,17 +247,26 @@ public final class GrowthPolicy implements Serializable {
         }
 
         public GrowthPolicy build() {
-            if (when == null) {
-                throw new IllegalStateException("GrowthPolicy: when(...) is required, e.g. "
-                        + "GrowthTrigger.everyEpochs(1), everyIterations(n), atEpochs(...), atIterations(...)");
-            }
-            if (where == null) {
-                throw new IllegalStateException("GrowthPolicy: where(...) is required: SiteSelector.layers(...), "
-                        + "allGrowable() or roundRobin(...)");
-            }
-            if (howMuch == null) {
-                throw new IllegalStateException("GrowthPolicy: howMuch(...) is required: GrowthAmount.add(n) or "
-                        + "GrowthAmount.factor(f)");
+            if (planner != null) {
+                if (when != null || where != null || howMuch != null) {
+                    throw new IllegalStateException("GrowthPolicy: planner(...) decides when, where and how much; "
+                            + "give either planner(...) or when/where/howMuch, not both (got planner " + planner
+                            + " and when=" + when + ", where=" + where + ", howMuch=" + howMuch + ")");
+                }
+            } else {
+                if (when == null) {
+                    throw new IllegalStateException("GrowthPolicy: when(...) is required, e.g. "
+                            + "GrowthTrigger.everyEpochs(1), everyIterations(n), atEpochs(...), atIterations(...); "
+                            + "or give a planner(...)");
+                }
+                if (where == null) {
+                    throw new IllegalStateException("GrowthPolicy: where(...) is required: SiteSelector.layers(...), "
+                            + "allGrowable() or roundRobin(...)");
+                }
+                if (howMuch == null) {
+                    throw new IllegalStateException("GrowthPolicy: howMuch(...) is required: GrowthAmount.add(n) or "
+                            + "GrowthAmount.factor(f)");
+                }
             }
             Preconditions.checkArgument(maxWidth >= 1, "maxWidth must be at least 1 (got: %s)", maxWidth);
             Preconditions.checkArgument(maxParams >= 1, "maxParams must be at least 1 (got: %s)", maxParams);
@@ -234,7 +274,7 @@ public final class GrowthPolicy implements Serializable {
                 Preconditions.checkArgument(e.getValue() != null && e.getValue() >= 1,
                         "maxWidth(\"%s\", units): units must be at least 1 (got: %s)", e.getKey(), e.getValue());
             }
-            return new GrowthPolicy(when, where, howMuch, initializer, maxWidth, maxWidths, maxParams, seed);
+            return new GrowthPolicy(when, where, howMuch, initializer, maxWidth, maxWidths, maxParams, seed, planner);
         }
     }
 }

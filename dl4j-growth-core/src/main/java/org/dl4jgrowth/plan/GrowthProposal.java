@@ -1,0 +1,101 @@
+package org.dl4jgrowth.plan;
+
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableMap;
+import org.dl4jgrowth.GrowthDetails;
+import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.rewrite.UnitMap;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What a {@link GrowthPlanner} proposes for one growth event: per layer a {@link UnitMap} (widen,
+ * narrow, split, re-order: the one mechanism that changes widths), optionally the initialiser of
+ * that layer's fresh units (otherwise the policy's), and the method's own record for the event.
+ * Immutable; no arrays.
+ */
+public final class GrowthProposal {
+    private final Map<String, UnitMap> unitMaps;
+    private final Map<String, UnitInitializer> initializers;
+    private final GrowthDetails details;
+
+    private GrowthProposal(Map<String, UnitMap> unitMaps, Map<String, UnitInitializer> initializers,
+                           GrowthDetails details) {
+        this.unitMaps = ImmutableMap.copyOf(unitMaps);
+        this.initializers = ImmutableMap.copyOf(initializers);
+        this.details = details;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The layers that change, in order, with their unit maps. */
+    public Map<String, UnitMap> unitMaps() {
+        return unitMaps;
+    }
+
+    /** The initialiser proposed for {@code layer}'s fresh units, if the planner chose one. */
+    public Optional<UnitInitializer> initializer(String layer) {
+        return Optional.ofNullable(initializers.get(layer));
+    }
+
+    /** The method's own record for the event, or null. */
+    public GrowthDetails details() {
+        return details;
+    }
+
+    @Override
+    public String toString() {
+        return "GrowthProposal" + unitMaps + (initializers.isEmpty() ? "" : " " + initializers)
+                + (details == null ? "" : " " + details);
+    }
+
+    public static final class Builder {
+        private final Map<String, UnitMap> unitMaps = new LinkedHashMap<>();
+        private final Map<String, UnitInitializer> initializers = new LinkedHashMap<>();
+        private GrowthDetails details;
+
+        private Builder() {
+        }
+
+        /** {@code layer} is rebuilt as {@code map} says. */
+        public Builder unitMap(String layer, UnitMap map) {
+            Preconditions.checkArgument(layer != null && !layer.isEmpty(),
+                    "unitMap(layer, map): layer must be a layer name (got: %s)", layer);
+            Preconditions.checkNotNull(map, "unitMap(\"%s\", map): map must not be null", layer);
+            Preconditions.checkArgument(!unitMaps.containsKey(layer), "unitMap(\"%s\", map): layer given twice",
+                    layer);
+            unitMaps.put(layer, map);
+            return this;
+        }
+
+        /** {@code layer} goes from {@code width} to {@code newWidth} units, fresh ones appended. */
+        public Builder widen(String layer, int width, int newWidth) {
+            return unitMap(layer, UnitMap.widen(width, newWidth));
+        }
+
+        /** {@code layer}'s fresh units start as {@code init} says, instead of by the policy's initialiser. */
+        public Builder initializer(String layer, UnitInitializer init) {
+            initializers.put(layer, Preconditions.checkNotNull(init, "initializer(\"%s\", init)", layer));
+            return this;
+        }
+
+        public Builder details(GrowthDetails details) {
+            this.details = details;
+            return this;
+        }
+
+        public GrowthProposal build() {
+            Preconditions.checkState(!unitMaps.isEmpty(), "GrowthProposal: give at least one unitMap(...)");
+            for (String layer : initializers.keySet()) {
+                Preconditions.checkState(unitMaps.containsKey(layer),
+                        "GrowthProposal: initializer given for layer '%s', which has no unit map; layers: %s", layer,
+                        unitMaps.keySet());
+            }
+            return new GrowthProposal(unitMaps, initializers, details);
+        }
+    }
+}

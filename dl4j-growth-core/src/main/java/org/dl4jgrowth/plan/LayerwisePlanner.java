@@ -1,0 +1,95 @@
+package org.dl4jgrowth.plan;
+
+import com.google.common.base.Preconditions;
+import org.dl4jgrowth.when.GrowthTrigger;
+import org.dl4jgrowth.where.GrowthAmount;
+import org.dl4jgrowth.where.SiteSelector;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The default planner: <b>when</b> from a {@link GrowthTrigger}, <b>where</b> from a
+ * {@link SiteSelector} among the layers below their width cap, <b>how much</b> from a
+ * {@link GrowthAmount} per chosen layer, clipped to its cap. Widens only. This is what
+ * {@code GrowthPolicy.builder().when(...).where(...).howMuch(...)} builds.
+ */
+public final class LayerwisePlanner implements GrowthPlanner {
+    private static final long serialVersionUID = 1L;
+    private final GrowthTrigger when;
+    private final SiteSelector where;
+    private final GrowthAmount howMuch;
+
+    @JsonCreator
+    public LayerwisePlanner(@JsonProperty("when") GrowthTrigger when, @JsonProperty("where") SiteSelector where,
+                            @JsonProperty("howMuch") GrowthAmount howMuch) {
+        this.when = Preconditions.checkNotNull(when, "LayerwisePlanner: when must not be null");
+        this.where = Preconditions.checkNotNull(where, "LayerwisePlanner: where must not be null");
+        this.howMuch = Preconditions.checkNotNull(howMuch, "LayerwisePlanner: howMuch must not be null");
+    }
+
+    public GrowthTrigger when() {
+        return when;
+    }
+
+    public SiteSelector where() {
+        return where;
+    }
+
+    public GrowthAmount howMuch() {
+        return howMuch;
+    }
+
+    @Override
+    public Optional<GrowthProposal> propose(PlanningContext context) {
+        if (!context.forced() && !when.shouldGrow(context.progress(), context.signals())) {
+            return Optional.empty();
+        }
+        // Layers already at their cap are no candidates, so signal-driven selectors look elsewhere.
+        List<String> available = new ArrayList<>();
+        for (String layer : context.growableLayers()) {
+            if (context.width(layer) < context.maxWidth(layer)) {
+                available.add(layer);
+            }
+        }
+        GrowthProposal.Builder b = GrowthProposal.builder();
+        boolean any = false;
+        for (String layer : where.select(available, context.past(), context.signals())) {
+            int width = context.width(layer);
+            int target = Math.min(howMuch.grownWidth(width), context.maxWidth(layer));
+            if (target > width) {
+                b.widen(layer, width, target);
+                any = true;
+            }
+        }
+        return any ? Optional.of(b.build()) : Optional.empty();
+    }
+
+    @Override
+    public List<String> namedLayers() {
+        return where.namedLayers();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof LayerwisePlanner)) {
+            return false;
+        }
+        LayerwisePlanner p = (LayerwisePlanner) o;
+        return when.equals(p.when) && where.equals(p.where) && howMuch.equals(p.howMuch);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(when, where, howMuch);
+    }
+
+    @Override
+    public String toString() {
+        return "layerwise{when=" + when + ", where=" + where + ", howMuch=" + howMuch + "}";
+    }
+}

@@ -1,0 +1,86 @@
+package org.dl4jgrowth.plan;
+
+import com.google.common.collect.ImmutableList;
+import org.dl4jgrowth.GrowthEvent;
+import org.dl4jgrowth.network.NetworkAdapter;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.signal.GrowthSignals;
+import org.dl4jgrowth.when.TrainingProgress;
+import org.nd4j.linalg.api.rng.Random;
+
+import java.util.List;
+import java.util.function.ToIntFunction;
+
+/**
+ * What a {@link GrowthPlanner} may look at when it decides: where training is, the network (read
+ * it, do not change it: a planner that needs to try something works on
+ * {@link NetworkAdapter#privateCopy()}), the signals (computed on demand and cached for the rest of
+ * this event, so an initialiser asking for the same statistic later reuses it), the events so far,
+ * the layers' width caps, and the growth's own random generator. Built by the controller for one
+ * decision.
+ */
+public final class PlanningContext {
+    private final NetworkAdapter network;
+    private final TrainingProgress progress;
+    private final GrowthSignals signals;
+    private final List<GrowthEvent> past;
+    private final ToIntFunction<String> maxWidth;
+    private final Random random;
+    private final boolean forced;
+
+    public PlanningContext(NetworkAdapter network, TrainingProgress progress, GrowthSignals signals,
+                           List<GrowthEvent> past, ToIntFunction<String> maxWidth, Random random, boolean forced) {
+        this.network = network;
+        this.progress = progress;
+        this.signals = signals;
+        this.past = ImmutableList.copyOf(past);
+        this.maxWidth = maxWidth;
+        this.random = random;
+        this.forced = forced;
+    }
+
+    public NetworkAdapter network() {
+        return network;
+    }
+
+    public TrainingProgress progress() {
+        return progress;
+    }
+
+    public GrowthSignals signals() {
+        return signals;
+    }
+
+    /** This network's growth events so far, oldest first. */
+    public List<GrowthEvent> past() {
+        return past;
+    }
+
+    /** The current width (nOut) of a growable layer. */
+    public int width(String layer) {
+        return NetworkRewrite.width(network.model(), layer);
+    }
+
+    /** The layers the network can grow, in layer order (regardless of caps). */
+    public List<String> growableLayers() {
+        return signals.growable();
+    }
+
+    /** The widest the policy lets {@code layer} become. */
+    public int maxWidth(String layer) {
+        return maxWidth.applyAsInt(layer);
+    }
+
+    /** The growth's own generator (never ND4J's global one): draw from it for reproducible decisions. */
+    public Random random() {
+        return random;
+    }
+
+    /**
+     * True when the caller asked for a change now whatever the schedule says
+     * ({@code GrowthController.growNow}); a planner with a schedule then skips it.
+     */
+    public boolean forced() {
+        return forced;
+    }
+}

@@ -1,0 +1,244 @@
+package org.dl4jgrowth.plan;
+
+import org.deeplearning4j.datasets.iterator.ExistingDataSetIterator;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
+import org.dl4jgrowth.GrowthDetails;
+import org.dl4jgrowth.GrowthEvent;
+import org.dl4jgrowth.GrowthHistory;
+import org.dl4jgrowth.GrowthListener;
+import org.dl4jgrowth.GrowthPolicy;
+import org.dl4jgrowth.data.Digits;
+import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.network.NetworkAdapter;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.rewrite.UnitMap;
+import org.dl4jgrowth.testing.NetState;
+import org.dl4jgrowth.testing.TestNets;
+import org.dl4jgrowth.when.GrowthTrigger;
+import org.dl4jgrowth.where.GrowthAmount;
+import org.dl4jgrowth.where.SiteSelector;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The growth pipeline from the side of a method: a planner written here, not in main code, plugs
+ * in through the policy and runs inside fit() on both network types, widening one layer and
+ * narrowing another in one event, with its per-step hook called every iteration and its own
+ * details in the event; caps are checked on the plan's geometry before any signal is computed, and
+ * signal costs are recorded apart from the rewrite's.
+ */
+class GrowthPipelineTest {
+
+    /** A test method's record: which unit it dropped. */
+    public static final class Dropped implements GrowthDetails {
+        private static final long serialVersionUID = 1L;
+        private final int unit;
+
+        @JsonCreator
+        public Dropped(@JsonProperty("unit") int unit) {
+            this.unit = unit;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Dropped && ((Dropped) o).unit == unit;
+        }
+
+        @Override
+        public int hashCode() {
+            return unit;
+        }
+
+        @Override
+        public String toString() {
+            return "dropped unit " + unit;
+        }
+    }
+
+    /** At one iteration: h1 gains two fresh units, h2 loses unit 1. Counts its per-step hook calls. */
+    public static final class WidenAndNarrow implements GrowthPlanner {
+        private static final long serialVersionUID = 1L;
+        static final AtomicInteger HOOK_CALLS = new AtomicInteger();
+        private final long at;
+
+        @JsonCreator
+        public WidenAndNarrow(@JsonProperty("at") long at) {
+            this.at = at;
+        }
+
+        @Override
+        public Optional<GrowthProposal> propose(PlanningContext context) {
+            if (context.progress().iteration() != at || context.progress().atEpochEnd()) {
+                return Optional.empty();
+            }
+            int h1 = context.width("h1");
+            int h2 = context.width("h2");
+            return Optional.of(GrowthProposal.builder()
+                    .widen("h1", h1, h1 + 2)
+                    .unitMap("h2", UnitMap.drop(h2, 1))
+                    .initializer("h1", UnitInitializer.zeros())
+                    .details(new Dropped(1))
+                    .build());
+        }
+
+        @Override
+        public List<String> namedLayers() {
+            return List.of("h1", "h2");
+        }
+
+        @Override
+        public void onGradient(NetworkAdapter network) {
+            HOOK_CALLS.incrementAndGet();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof WidenAndNarrow && ((WidenAndNarrow) o).at == at;
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(at);
+        }
+    }
+
+    private static Model digitsMlp(boolean graph) {
+        return TestNets.build(TestNets.DIGITS_MLP, TestNets.base(42, new Adam(0.01), DataType.FLOAT), graph);
+    }
+
+    private static List<DataSet> batches(int n) {
+        DataSet all = Digits.split(DataType.FLOAT, 0.8, 4).train();
+        List<DataSet> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(new DataSet(all.getFeatures().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all())
+                    .dup(), all.getLabels().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all()).dup()));
+        }
+        return out;
+    }
+
+    private static void fit(Model net, DataSetIterator it, int epochs) {
+        if (net instanceof MultiLayerNetwork) {
+            ((MultiLayerNetwork) net).fit(it, epochs);
+        } else {
+            ((ComputationGraph) net).fit(it, epochs);
+        }
+    }
+
+    /** Records h2's weights just before the growth at {@code at}. */
+    static final class Before extends BaseTrainingListener {
+        final long at;
+        INDArray h2W;
+
+        Before(long at) {
+            this.at = at;
+        }
+
+        @Override
+        public void iterationDone(Model model, int iteration, int epoch) {
+            if (iteration == at) {
+                h2W = TestNets.layer(model, "h2").getParam("W").dup();
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void aPlannerFromOutsideWidensAndNarrowsInOneEventInsideFit(boolean graph) {
+        GrowthPolicy policy = GrowthPolicy.builder().planner(new WidenAndNarrow(3)).seed(4).build();
+        assertEquals(policy, GrowthPolicy.fromJson(policy.toJson()), "a planner's policy round-trips as JSON");
+        Model net = digitsMlp(graph);
+        Before before = new Before(3);
+        List<GrowthEvent> seen = new ArrayList<>();
+        GrowthListener growth = GrowthListener.builder().policy(policy).onGrowth(seen::add).build();
+        INDArray[] h2After = new INDArray[1];
+        net.setListeners(new ScoreIterationListener(100), before, growth, new BaseTrainingListener() {
+            @Override
+            public void iterationDone(Model model, int iteration, int epoch) {
+                if (iteration == 3) {
+                    h2After[0] = TestNets.layer(model, "h2").getParam("W").dup();
+                }
+            }
+        });
+        WidenAndNarrow.HOOK_CALLS.set(0);
+        fit(net, new ExistingDataSetIterator(batches(6)), 1);
+
+        assertEquals(6, WidenAndNarrow.HOOK_CALLS.get(), "the per-step hook ran at every iteration");
+        assertEquals(1, growth.history().size(), growth.history().toString());
+        GrowthEvent e = growth.history().events().get(0);
+        assertEquals(List.of(new GrowthEvent.LayerGrowth("h1", 4, 6, 4, 0, 2, 0),
+                new GrowthEvent.LayerGrowth("h2", 4, 3, 3, 0, 0, 1)), e.layers());
+        assertEquals(new Dropped(1), e.details());
+        assertEquals(seen, growth.history().events());
+        assertEquals(growth.history(), GrowthHistory.fromJson(growth.history().toJson()), "details survive JSON");
+        assertEquals(6, NetworkRewrite.width(net, "h1"));
+        assertEquals(3, NetworkRewrite.width(net, "h2"));
+        // h2 kept units 0, 2 and 3 with their fan-in (h1's two zero fresh rows appended), unit 1 is gone.
+        INDArray kept = before.h2W.get(NDArrayIndex.all(), NDArrayIndex.indices(0, 2, 3));
+        assertArrayEquals(kept.dup().toFloatMatrix(),
+                h2After[0].get(NDArrayIndex.interval(0, 4), NDArrayIndex.all()).dup().toFloatMatrix());
+        assertEquals(0.0, h2After[0].get(NDArrayIndex.interval(4, 6), NDArrayIndex.all()).norm2Number().doubleValue(),
+                "zeros() was the planner's initialiser for h1's fresh units, whose fan-out rows are in h2");
+        assertEquals(0.0, e.signalMillis(), "no signal was asked for");
+        assertEquals(0, e.signalPasses());
+        assertTrue(Double.isFinite(net.score()), "training went on");
+    }
+
+    /** Counts the minibatches the growth takes from it: each is one pass of the statistic. */
+    private static DataSetIterator counting(List<DataSet> data, AtomicInteger count) {
+        ExistingDataSetIterator it = new ExistingDataSetIterator(data);
+        it.setPreProcessor((DataSetPreProcessor) ds -> count.incrementAndGet());
+        return it;
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void maxParamsIsCheckedOnThePlanBeforeAnySignal(boolean graph) {
+        Model net = digitsMlp(graph);
+        fit(net, new ExistingDataSetIterator(batches(2)), 1);
+        long params = net.numParams();
+        AtomicInteger taken = new AtomicInteger();
+        GrowthListener refused = GrowthListener.builder().policy(GrowthPolicy.builder()
+                        .when(GrowthTrigger.everyIterations(1)).where(SiteSelector.layers("h1"))
+                        .howMuch(GrowthAmount.add(1)).initializer(UnitInitializer.gradMax()).maxParams(params + 10)
+                        .build())
+                .growthData(counting(batches(1), taken), 1).build();
+        NetState state = NetState.of(net);
+        assertTrue(refused.controller().growNow(net).isEmpty(), "one unit of h1 costs 69 parameters");
+        assertEquals(0, taken.get(), "no growth data was read: no statistic, no SVD");
+        assertArrayEquals(state.params, NetState.of(net).params);
+
+        GrowthListener allowed = GrowthListener.builder().policy(GrowthPolicy.builder()
+                        .when(GrowthTrigger.everyIterations(1)).where(SiteSelector.layers("h1"))
+                        .howMuch(GrowthAmount.add(1)).initializer(UnitInitializer.gradMax()).build())
+                .growthData(counting(batches(1), taken), 1).build();
+        GrowthEvent e = allowed.controller().growNow(net).orElseThrow();
+        assertEquals(1, taken.get(), "the statistic took one minibatch");
+        assertEquals(1, e.signalPasses());
+        assertEquals(32, e.signalExamples());
+        assertTrue(e.signalMillis() > 0, e.toString());
+        assertTrue(e.rewriteMillis() > 0, e.toString());
+    }
+}
