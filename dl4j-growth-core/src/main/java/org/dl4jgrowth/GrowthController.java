@@ -7,6 +7,7 @@ import org.dl4jgrowth.network.NetworkAdapter;
 import org.dl4jgrowth.plan.GrowthPlanner;
 import org.dl4jgrowth.plan.GrowthProposal;
 import org.dl4jgrowth.plan.PlanningContext;
+import org.dl4jgrowth.rewrite.CompanionArrays;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.rewrite.PreparedRewrite;
 import org.dl4jgrowth.rewrite.RewriteGeometry;
@@ -56,7 +57,8 @@ public final class GrowthController {
 
     private final GrowthPolicy policy;
     private final GrowthPlanner planner;
-    private final GrowthHistory history = new GrowthHistory();
+    private final GrowthHistory history;
+    private final CompanionArrays companions = new CompanionArrays();
     private Random random;
     private Model network;
     private NetworkAdapter adapter;
@@ -72,6 +74,7 @@ public final class GrowthController {
     GrowthController(GrowthPolicy policy) {
         this.policy = Preconditions.checkNotNull(policy, "policy");
         this.planner = policy.planner();
+        this.history = new GrowthHistory(Provenance.of(policy));
     }
 
     /**
@@ -107,6 +110,11 @@ public final class GrowthController {
 
     public GrowthHistory history() {
         return history;
+    }
+
+    /** Arrays shaped like parameters that follow every growth of this network (a method's masks). */
+    public CompanionArrays companions() {
+        return companions;
     }
 
     /** Called after each training iteration; grows if the trigger says so. */
@@ -179,7 +187,7 @@ public final class GrowthController {
     private Optional<GrowthEvent> consider(Model net, TrainingProgress p, boolean forced) {
         org.dl4jgrowth.signal.StatisticSignals signals = signals(net);
         Optional<GrowthProposal> proposal = planner.propose(new PlanningContext(adapter, p, signals,
-                history.events(), policy::maxWidth, random(), forced));
+                history.events(), policy::maxWidth, random(), forced, companions));
         if (proposal.isEmpty()) {
             return Optional.empty();
         }
@@ -222,7 +230,8 @@ public final class GrowthController {
 
     private Optional<GrowthEvent> grow(Model net, TrainingProgress p, org.dl4jgrowth.signal.StatisticSignals signals,
                                        GrowthProposal proposal) {
-        NetworkRewrite rewrite = NetworkRewrite.of(net).initializer(policy.initializer()).random(random());
+        NetworkRewrite rewrite = NetworkRewrite.of(net).initializer(policy.initializer()).random(random())
+                .companions(companions);
         Map<String, UnitInitializer> inits = new LinkedHashMap<>();
         for (Map.Entry<String, UnitMap> e : proposal.unitMaps().entrySet()) {
             String layer = e.getKey();

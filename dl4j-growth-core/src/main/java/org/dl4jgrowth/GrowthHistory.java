@@ -3,6 +3,8 @@ package org.dl4jgrowth;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonInclude;
+import org.nd4j.shade.jackson.annotation.JsonPropertyOrder;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.io.IOException;
@@ -14,18 +16,37 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The growth events of one network, in order. Appending is synchronised; reads are snapshots. */
+/**
+ * The growth events of one network, in order, with what produced them ({@link #provenance()}).
+ * Appending is synchronised; reads are snapshots.
+ */
+@JsonPropertyOrder({"provenance", "events"})
 public final class GrowthHistory {
     private final List<GrowthEvent> events = new ArrayList<>();
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    private final Provenance provenance;
 
     public GrowthHistory() {
+        this((Provenance) null);
+    }
+
+    /** An empty history of a network grown as {@code provenance} says. */
+    public GrowthHistory(Provenance provenance) {
+        this.provenance = provenance;
     }
 
     @JsonCreator
-    GrowthHistory(@JsonProperty("events") List<GrowthEvent> events) {
+    GrowthHistory(@JsonProperty("provenance") Provenance provenance, @JsonProperty("events") List<GrowthEvent> events) {
+        this.provenance = provenance;
         if (events != null) {
             this.events.addAll(events);
         }
+    }
+
+    /** The policy and library versions that produced this history; null in histories written before 0.2. */
+    @JsonProperty("provenance")
+    public Provenance provenance() {
+        return provenance;
     }
 
     synchronized void add(GrowthEvent e) {
@@ -66,12 +87,13 @@ public final class GrowthHistory {
 
     @Override
     public synchronized boolean equals(Object o) {
-        return o instanceof GrowthHistory && ((GrowthHistory) o).events().equals(events);
+        return o instanceof GrowthHistory && ((GrowthHistory) o).events().equals(events)
+                && java.util.Objects.equals(((GrowthHistory) o).provenance, provenance);
     }
 
     @Override
     public synchronized int hashCode() {
-        return events.hashCode();
+        return 31 * events.hashCode() + java.util.Objects.hashCode(provenance);
     }
 
     @Override

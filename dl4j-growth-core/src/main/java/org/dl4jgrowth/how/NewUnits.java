@@ -27,6 +27,8 @@ public final class NewUnits {
     private final List<WeightBlock> fanOut;
     private final StatisticSource statistics;
     private final Map<String, Object> notes = new LinkedHashMap<>();
+    private int[] perturbedSources = new int[0];
+    private WeightBlock perturbation;
 
     /**
      * Built by the rewriter.
@@ -120,6 +122,30 @@ public final class NewUnits {
         if (bias != null) {
             bias.assign(biasInit);
         }
+    }
+
+    /**
+     * Attaches the fan-in perturbation block of copied units (built by the rewriter when the unit
+     * map asks for one): δ for each of {@code sources}, stacked along the fan-in's unit axis.
+     */
+    public NewUnits withPerturbation(int[] sources, WeightBlock delta) {
+        this.perturbedSources = sources.clone();
+        this.perturbation = Preconditions.checkNotNull(delta, "perturbation block");
+        return this;
+    }
+
+    /** The old units whose copies carry a fan-in perturbation (rows of {@link #perturbation()}); often none. */
+    public int[] perturbedSources() {
+        return perturbedSources.clone();
+    }
+
+    /**
+     * δ, zero-filled, shaped like the fan-in of {@link #perturbedSources()} units: the copies get
+     * w + δ and w - δ as their unit map says. Throws when no copy is perturbed.
+     */
+    public WeightBlock perturbation() {
+        Preconditions.checkState(perturbation != null, "Layer '%s' has no perturbed copies", layerName);
+        return perturbation;
     }
 
     /** One block per consumer of the grown layer (after any pass-through layers). */

@@ -19,6 +19,19 @@ public interface UnitInitializer extends Serializable {
     void initialize(NewUnits units);
 
     /**
+     * Fills the fan-in perturbation δ of copied units ({@link NewUnits#perturbation()}), for unit
+     * maps that ask for one (Firefly's split: w ± δ). Called after {@link #initialize} when a
+     * layer has fresh units, alone when it has only perturbed copies. Default: δ drawn from the
+     * layer's own weight initialisation, scaled by 1e-2 so the split changes the output by
+     * O(1e-4) relative.
+     */
+    default void perturb(NewUnits units) {
+        WeightBlock d = units.perturbation();
+        d.fillWithLayerInit();
+        d.weights().muli(1e-2);
+    }
+
+    /**
      * The signals this initialiser reads from {@link NewUnits} (for GradMax, the gradient
      * statistic). The growth controller computes them before the rewrite, timed apart from it, and
      * hands them in; default: none.

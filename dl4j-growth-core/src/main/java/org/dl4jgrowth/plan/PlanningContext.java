@@ -3,6 +3,7 @@ package org.dl4jgrowth.plan;
 import com.google.common.collect.ImmutableList;
 import org.dl4jgrowth.GrowthEvent;
 import org.dl4jgrowth.network.NetworkAdapter;
+import org.dl4jgrowth.rewrite.CompanionArrays;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.signal.GrowthSignals;
 import org.dl4jgrowth.when.TrainingProgress;
@@ -27,9 +28,12 @@ public final class PlanningContext {
     private final ToIntFunction<String> maxWidth;
     private final Random random;
     private final boolean forced;
+    private final CompanionArrays companions;
 
     public PlanningContext(NetworkAdapter network, TrainingProgress progress, GrowthSignals signals,
-                           List<GrowthEvent> past, ToIntFunction<String> maxWidth, Random random, boolean forced) {
+                           List<GrowthEvent> past, ToIntFunction<String> maxWidth, Random random, boolean forced,
+                           CompanionArrays companions) {
+        this.companions = companions;
         this.network = network;
         this.progress = progress;
         this.signals = signals;
@@ -74,6 +78,11 @@ public final class PlanningContext {
     /** The growth's own generator (never ND4J's global one): draw from it for reproducible decisions. */
     public Random random() {
         return random;
+    }
+
+    /** The controller's arrays that follow every rewrite (register a method's masks here). */
+    public CompanionArrays companions() {
+        return companions;
     }
 
     /**

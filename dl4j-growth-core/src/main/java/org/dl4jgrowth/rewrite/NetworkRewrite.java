@@ -17,6 +17,7 @@ import org.dl4jgrowth.network.NetworkAdapter;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.ArrayList;
@@ -60,6 +61,7 @@ public final class NetworkRewrite {
     private RewriteObserver observer = RewriteObserver.NONE;
     private org.nd4j.linalg.api.rng.Random random;
     private org.dl4jgrowth.how.StatisticSource statistics = org.dl4jgrowth.how.StatisticSource.NONE;
+    private CompanionArrays companions;
     /** The plan on a cloned configuration, kept from {@link #plan()} for {@link #prepare()}; reset by every edit. */
     private Planned planned;
 
@@ -196,6 +198,12 @@ public final class NetworkRewrite {
         return this;
     }
 
+    /** Arrays shaped like parameters that follow this rewrite's unit maps (see {@link CompanionArrays}). */
+    public NetworkRewrite companions(CompanionArrays arrays) {
+        this.companions = Preconditions.checkNotNull(arrays, "companion arrays");
+        return this;
+    }
+
     NetworkRewrite observer(RewriteObserver observer) {
         this.observer = observer;
         return this;
@@ -277,6 +285,7 @@ public final class NetworkRewrite {
                 INDArray state = rebuildUpdaterState(plan, topology, scratch);
                 // The last gradient follows the same remap (fresh units: zero), for listeners after us.
                 INDArray gradient = rebuildGradient(plan, topology, scratch);
+                Map<String, INDArray> companionsAfter = rebuildCompanions(plan, topology, scratch);
                 observer.stepDone(step);
 
                 Map<String, int[]> widths = new LinkedHashMap<>();
@@ -289,7 +298,7 @@ public final class NetworkRewrite {
                     }
                 }
                 return new PreparedRewrite(handle, conf, scratch.params(), state, gradient, widths, notes, observer,
-                        System.nanoTime() - start);
+                        System.nanoTime() - start, companions, companionsAfter);
             } catch (IllegalArgumentException e) {
                 throw e;
             } catch (RuntimeException | Error e) {
@@ -325,7 +334,8 @@ public final class NetworkRewrite {
         Map<String, NewUnits> out = new HashMap<>();
         for (RewritePlan.Site site : plan.sites()) {
             int k = site.map.freshCount();
-            if (k == 0) {
+            int[] perturbed = site.map.perturbedSources();
+            if (k == 0 && perturbed.length == 0) {
                 continue;
             }
             Layer layer = t.layer(site.layer);
@@ -351,7 +361,19 @@ public final class NetworkRewrite {
             }
             NewUnits units = new NewUnits(site.layer, layer, site.map.freshUnits(), site.map.newWidth(), fanIn, bias,
                     ((BaseLayer) layer).getBiasInit(), fanOut, statistics);
-            RandomScope.run(random, () -> site.initializer.initialize(units));
+            if (perturbed.length > 0) {
+                units.withPerturbation(perturbed, new WeightBlock(site.layer,
+                        Nd4j.zeros(w.dataType(), resized(w.shape(), unitAxis, perturbed.length)), unitAxis, 1,
+                        ((BaseLayer) layer).getWeightInitFn(), fans[0], fans[1], Remap.meanUnitNorm(oldW, unitAxis, 1)));
+            }
+            RandomScope.run(random, () -> {
+                if (k > 0) {
+                    site.initializer.initialize(units);
+                }
+                if (perturbed.length > 0) {
+                    site.initializer.perturb(units);
+                }
+            });
             out.put(site.layer, units);
         }
         return out;
@@ -422,10 +444,39 @@ public final class NetworkRewrite {
                 Remap.scale(g, iAxis, edge.map);
             }
             Remap.copyKept(g, buf, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
+            if ("W".equals(key) && uAxis >= 0 && unitMap.perturbedSources().length > 0 && !plan.isBatchNorm(layer)) {
+                addPerturbations(buf, uAxis, unitMap, fresh.get(layer));
+            }
             dst.assign(buf);
             // All private to this method (a gather by an identity map returns its input: released once).
             Remap.release(buf, copy, byUnit, g);
         }
+    }
+
+    /** Copies with a fan-in perturbation get w ± δ: δ's row for their source, times their sign. */
+    private static void addPerturbations(INDArray buf, int uAxis, UnitMap map, NewUnits units) {
+        int[] rows = units.perturbedSources();
+        INDArray delta = units.perturbation().weights();
+        for (int j = 0; j < map.newWidth(); j++) {
+            int sign = map.perturbation(j);
+            if (sign == 0) {
+                continue;
+            }
+            int row = java.util.Arrays.binarySearch(rows, map.source(j));
+            INDArrayIndex[] at = all(buf.rank());
+            at[uAxis] = NDArrayIndex.point(j);
+            INDArrayIndex[] from = all(delta.rank());
+            from[uAxis] = NDArrayIndex.point(row);
+            buf.get(at).addi(delta.get(from).mul(sign));
+        }
+    }
+
+    private static INDArrayIndex[] all(int rank) {
+        INDArrayIndex[] idx = new INDArrayIndex[rank];
+        for (int i = 0; i < rank; i++) {
+            idx[i] = NDArrayIndex.all();
+        }
+        return idx;
     }
 
     /** What batch normalisation starts a fresh channel with: its configured gamma and beta, mean 0, variance 1. */
@@ -523,6 +574,29 @@ public final class NetworkRewrite {
             }
         }
         return fresh.gradientsView().dup();
+    }
+
+    /** Each registered companion array in the new layout; fresh cells hold its fresh value. */
+    private Map<String, INDArray> rebuildCompanions(RewritePlan plan, Topology t, Model scratch) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        if (companions == null) {
+            return out;
+        }
+        for (Map.Entry<String, CompanionArrays.Entry> e : companions.snapshot().entrySet()) {
+            CompanionArrays.Entry c = e.getValue();
+            INDArray oldParam = handle.paramTable(handle.model(), c.layer()).get(c.param());
+            if (oldParam == null || !java.util.Arrays.equals(oldParam.shape(), c.array().shape())) {
+                throw new IllegalArgumentException("Companion array '" + e.getKey() + "' is registered for parameter "
+                        + c.param() + " of layer '" + c.layer() + "' with shape "
+                        + java.util.Arrays.toString(c.array().shape()) + ", but the parameter "
+                        + (oldParam == null ? "does not exist" : "has shape " + java.util.Arrays.toString(oldParam.shape())));
+            }
+            INDArray newParam = handle.paramTable(scratch, c.layer()).get(c.param());
+            INDArray dst = Nd4j.valueArrayOf(newParam.shape(), c.freshValue(), c.array().dataType());
+            remapInto(c.layer(), c.param(), c.array(), dst, t, plan);
+            out.put(e.getKey(), dst);
+        }
+        return out;
     }
 
     /**

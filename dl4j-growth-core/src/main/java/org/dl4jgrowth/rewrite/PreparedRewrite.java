@@ -22,11 +22,16 @@ public final class PreparedRewrite {
     private final Object confAtPrepare;
     private final long iterationAtPrepare;
     private final long paramsBefore;
+    private final CompanionArrays companions;
+    private final Map<String, INDArray> companionsAfter;
     private boolean applied;
 
     PreparedRewrite(ModelHandle handle, Object conf, INDArray params, INDArray updaterState, INDArray gradient,
                     Map<String, int[]> widths,
-                    Map<String, Map<String, Object>> notes, RewriteObserver observer, long prepareNanos) {
+                    Map<String, Map<String, Object>> notes, RewriteObserver observer, long prepareNanos,
+                    CompanionArrays companions, Map<String, INDArray> companionsAfter) {
+        this.companions = companions;
+        this.companionsAfter = companionsAfter;
         this.handle = handle;
         this.conf = conf;
         this.params = params;
@@ -55,6 +60,9 @@ public final class PreparedRewrite {
         long start = System.nanoTime();
         handle.guardedSwap(conf, params, updaterState, gradient, observer);
         applied = true;
+        if (companions != null) {
+            companions.replace(companionsAfter);
+        }
         return new RewriteResult(widths, notes, paramsBefore, params.length(),
                 prepareNanos + System.nanoTime() - start);
     }

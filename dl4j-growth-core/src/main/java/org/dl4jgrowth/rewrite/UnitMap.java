@@ -17,6 +17,12 @@ import java.util.List;
  * Widening appends fresh units; Firefly's neuron splitting (Wu et al. 2020) copies a unit and
  * halves the fan-out of both halves; NeST's pruning (Dai, Yin and Jha 2018) keeps a subset.
  *
+ * <p>A copied unit may carry a <em>fan-in perturbation</em> of sign +1 or -1: its fan-in weights
+ * become w + δ or w - δ, where δ (one array per old unit, the shape of one unit's fan-in) is chosen
+ * by the initialiser ({@link org.dl4jgrowth.how.UnitInitializer#perturb}). Firefly's split gives
+ * the two halves +1 and -1, so they compute the same function up to O(|δ|²) and then drift
+ * apart under training; without a perturbation the halves stay identical.
+ *
  * <p>Immutable. Copying a unit more than once is allowed (that is what a split is).
  */
 public final class UnitMap {
@@ -26,11 +32,70 @@ public final class UnitMap {
     private final int oldWidth;
     private final int[] sources;
     private final double[] fanOutScales;
+    private final int[] perturbations;
 
     private UnitMap(int oldWidth, int[] sources, double[] fanOutScales) {
+        this(oldWidth, sources, fanOutScales, new int[sources.length]);
+    }
+
+    private UnitMap(int oldWidth, int[] sources, double[] fanOutScales, int[] perturbations) {
         this.oldWidth = oldWidth;
         this.sources = sources;
         this.fanOutScales = fanOutScales;
+        this.perturbations = perturbations;
+    }
+
+    /**
+     * {@link #of(int, int[], double[])} with fan-in perturbations: for each new unit 0 (none), +1
+     * (w + δ) or -1 (w - δ); only copied units may carry one.
+     */
+    public static UnitMap of(int oldWidth, int[] sources, double[] fanOutScales, int[] perturbations) {
+        UnitMap m = of(oldWidth, sources, fanOutScales);
+        Preconditions.checkNotNull(perturbations, "perturbations");
+        Preconditions.checkArgument(perturbations.length == sources.length,
+                "perturbations has %s entries but there are %s new units", perturbations.length, sources.length);
+        for (int j = 0; j < sources.length; j++) {
+            int p = perturbations[j];
+            if (p < -1 || p > 1) {
+                throw new IllegalArgumentException("Fan-in perturbation of new unit " + j + " must be -1, 0 or +1 (got: "
+                        + p + ")");
+            }
+            if (p != 0 && sources[j] == FRESH) {
+                throw new IllegalArgumentException("New unit " + j + " is fresh: only copied units can carry a fan-in "
+                        + "perturbation (its weights come from the initialiser)");
+            }
+        }
+        return new UnitMap(m.oldWidth, m.sources, m.fanOutScales, perturbations.clone());
+    }
+
+    /**
+     * Firefly's split with a perturbation: each listed unit stays where it is with fan-in w + δ, a
+     * copy with fan-in w - δ is appended, both with half the fan-out.
+     */
+    public static UnitMap splitPerturbed(int oldWidth, int... splitUnits) {
+        UnitMap plain = split(oldWidth, splitUnits);
+        int[] signs = new int[plain.newWidth()];
+        for (int i = 0; i < splitUnits.length; i++) {
+            signs[splitUnits[i]] = 1;
+            signs[oldWidth + i] = -1;
+        }
+        return of(oldWidth, plain.sources, plain.fanOutScales, signs);
+    }
+
+    /** The fan-in perturbation of new unit {@code j}: 0, +1 or -1. */
+    public int perturbation(int j) {
+        return perturbations[j];
+    }
+
+    /** The old units whose copies carry a perturbation, each once, in increasing order: δ's rows. */
+    public int[] perturbedSources() {
+        java.util.TreeSet<Integer> set = new java.util.TreeSet<>();
+        for (int j = 0; j < sources.length; j++) {
+            if (perturbations[j] != 0) {
+                set.add(sources[j]);
+            }
+        }
+        return set.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /**
@@ -189,7 +254,7 @@ public final class UnitMap {
             return false;
         }
         for (int j = 0; j < sources.length; j++) {
-            if (sources[j] != j || fanOutScales[j] != 1.0) {
+            if (sources[j] != j || fanOutScales[j] != 1.0 || perturbations[j] != 0) {
                 return false;
             }
         }
@@ -237,18 +302,21 @@ public final class UnitMap {
             return false;
         }
         UnitMap m = (UnitMap) o;
-        return oldWidth == m.oldWidth && Arrays.equals(sources, m.sources) && Arrays.equals(fanOutScales, m.fanOutScales);
+        return oldWidth == m.oldWidth && Arrays.equals(sources, m.sources) && Arrays.equals(fanOutScales, m.fanOutScales)
+                && Arrays.equals(perturbations, m.perturbations);
     }
 
     @Override
     public int hashCode() {
-        return 31 * (31 * oldWidth + Arrays.hashCode(sources)) + Arrays.hashCode(fanOutScales);
+        return 31 * (31 * (31 * oldWidth + Arrays.hashCode(sources)) + Arrays.hashCode(fanOutScales))
+                + Arrays.hashCode(perturbations);
     }
 
     @Override
     public String toString() {
         return "UnitMap{" + oldWidth + " -> " + sources.length + ", sources=" + Arrays.toString(sources)
-                + (scalesFanOut() ? ", fanOutScales=" + Arrays.toString(fanOutScales) : "") + "}";
+                + (scalesFanOut() ? ", fanOutScales=" + Arrays.toString(fanOutScales) : "")
+                + (perturbedSources().length > 0 ? ", perturbations=" + Arrays.toString(perturbations) : "") + "}";
     }
 
     /** Builds a map unit by unit, in the order of the new layer. */

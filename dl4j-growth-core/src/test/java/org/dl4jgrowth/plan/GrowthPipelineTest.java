@@ -193,6 +193,12 @@ class GrowthPipelineTest {
         assertEquals(new Dropped(1), e.details());
         assertEquals(seen, growth.history().events());
         assertEquals(growth.history(), GrowthHistory.fromJson(growth.history().toJson()), "details survive JSON");
+        org.dl4jgrowth.Provenance prov = growth.history().provenance();
+        assertEquals(policy, prov.policy(), "the history says which policy grew the network");
+        assertEquals("1.0.0-M2.1", prov.dl4j());
+        assertEquals("1.0.0-M2.1", prov.nd4j());
+        assertTrue(prov.library().startsWith("0."), prov.library());
+        assertTrue(growth.history().toJson().startsWith("{\"provenance\":{"), "provenance heads the file");
         assertEquals(6, NetworkRewrite.width(net, "h1"));
         assertEquals(3, NetworkRewrite.width(net, "h2"));
         // h2 kept units 0, 2 and 3 with their fan-in (h1's two zero fresh rows appended), unit 1 is gone.
