@@ -139,6 +139,29 @@ public final class TestNets {
                     .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
             InputType.convolutional(5, 5, 2), new long[]{1, 2, 5, 5}, 3);
 
+    /**
+     * conv(3) -> BN -> growth ReLU -> max-pool -> conv(4) -> BN -> growth ReLU -> global average pool ->
+     * dense(6, tanh) -> 10 softmax, sized for the bundled digits as [n, 1, 8, 8] images
+     * ({@link DigitsImages}). c1 and d are GradMax sites (conv -> conv through BN, activation and
+     * pooling; dense -> output).
+     */
+    public static final Arch DIGITS_CNN = new Arch("digits CNN", () -> List.of(
+            new ConvolutionLayer.Builder(3, 3).name("c1").nOut(3).activation(Activation.IDENTITY).build(),
+            new BatchNormalization.Builder().name("bn1").build(),
+            new ActivationLayer.Builder().name("a1").activation(new org.dl4jgrowth.activation.ActivationGrowthReLU())
+                    .build(),
+            new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).name("pool").build(),
+            new ConvolutionLayer.Builder(3, 3).name("c2").nOut(4).padding(1, 1).activation(Activation.IDENTITY)
+                    .build(),
+            new BatchNormalization.Builder().name("bn2").build(),
+            new ActivationLayer.Builder().name("a2").activation(new org.dl4jgrowth.activation.ActivationGrowthReLU())
+                    .build(),
+            new GlobalPoolingLayer.Builder(PoolingType.AVG).name("gp").build(),
+            new DenseLayer.Builder().name("d").nOut(6).activation(Activation.TANH).build(),
+            new OutputLayer.Builder().name("out").nOut(10).activation(Activation.SOFTMAX)
+                    .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
+            InputType.convolutional(8, 8, 1), new long[]{1, 1, 8, 8}, 10);
+
     /** Builds the architecture as a MultiLayerNetwork ({@code graph == false}) or a ComputationGraph. */
     public static Model build(Arch arch, NeuralNetConfiguration.Builder base, boolean graph) {
         return graph ? graph(arch, base) : mln(arch, base);
