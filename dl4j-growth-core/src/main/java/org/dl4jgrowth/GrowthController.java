@@ -52,8 +52,6 @@ import java.util.function.Consumer;
  */
 public final class GrowthController {
     private static final Logger log = LoggerFactory.getLogger(GrowthController.class);
-    /** The note key under which initialisers that compute an SVD name its engine. */
-    private static final String SVD_ENGINE_NOTE = "svdEngine";
 
     private final GrowthPolicy policy;
     private final GrowthPlanner planner;
@@ -270,7 +268,7 @@ public final class GrowthController {
         }
         GrowthEvent event = new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
                 policy.initializer(), r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6,
-                DeviceReport.currentBackend(), svdEngines(r.notes()), r.notes(), signals.nanos() / 1e6,
+                DeviceReport.currentBackend(), svdEngines(r.svdEngines()), r.notes(), signals.nanos() / 1e6,
                 signals.passes(), signals.examples(), proposal.details());
         history.add(event);
         lastGrowthIteration = p.iteration();
@@ -284,17 +282,11 @@ public final class GrowthController {
     }
 
     /**
-     * The SVD engines the initialiser noted for the grown layers ({@code svdEngine}, as GradMax notes
-     * it), distinct names in layer order joined with ","; {@code null} if no layer used one.
+     * The SVD engines the initialisers of the grown layers used, distinct names in layer order
+     * joined with ","; {@code null} if no layer used one.
      */
-    static String svdEngines(Map<String, Map<String, Object>> notes) {
-        Set<String> engines = new LinkedHashSet<>();
-        for (Map<String, Object> layerNotes : notes.values()) {
-            Object engine = layerNotes.get(SVD_ENGINE_NOTE);
-            if (engine != null) {
-                engines.add(engine.toString());
-            }
-        }
+    static String svdEngines(Map<String, String> perLayer) {
+        Set<String> engines = new LinkedHashSet<>(perLayer.values());
         return engines.isEmpty() ? null : String.join(",", engines);
     }
 

@@ -316,8 +316,8 @@ public final class GrowthEvent implements Serializable {
     }
 
     /**
-     * The SVD engine the initialiser used (GradMax: "exact", "randomized", or a backend's own), from
-     * the layers' {@code svdEngine} notes; distinct names joined with "," if layers differed.
+     * The SVD engine the initialiser used (GradMax: "exact", "randomized", or a backend's own), as
+     * it recorded it ({@code NewUnits.svdEngineUsed}); distinct names joined with "," if layers differed.
      * {@code null} if no SVD was computed (random, zeros, function-preserving initialisers) and in
      * histories written before events recorded it.
      */

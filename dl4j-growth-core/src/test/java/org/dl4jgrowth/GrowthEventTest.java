@@ -77,15 +77,13 @@ class GrowthEventTest {
     }
 
     @Test
-    void svdEngineIsJoinedFromTheLayersNotes() {
-        Map<String, Map<String, Object>> notes = new LinkedHashMap<>();
-        assertNull(GrowthController.svdEngines(notes), "nothing grown with an SVD");
-        notes.put("h1", Map.of("fanOutNorm", 1.0));
-        assertNull(GrowthController.svdEngines(notes), "notes, but no SVD engine among them");
-        notes.put("h2", Map.of("svdEngine", "randomized"));
-        assertEquals("randomized", GrowthController.svdEngines(notes));
-        notes.put("h3", Map.of("svdEngine", "exact"));
-        notes.put("h4", Map.of("svdEngine", "randomized"));
-        assertEquals("randomized,exact", GrowthController.svdEngines(notes), "distinct, in layer order");
+    void svdEngineIsJoinedFromTheLayersEngines() {
+        Map<String, String> engines = new LinkedHashMap<>();
+        assertNull(GrowthController.svdEngines(engines), "nothing grown with an SVD");
+        engines.put("h2", "randomized");
+        assertEquals("randomized", GrowthController.svdEngines(engines));
+        engines.put("h3", "exact");
+        engines.put("h4", "randomized");
+        assertEquals("randomized,exact", GrowthController.svdEngines(engines), "distinct, in layer order");
     }
 }

@@ -94,6 +94,7 @@ public final class GradMaxInit implements UnitInitializer {
 
         units.note("singularValues", start.singularValues());
         units.note("svdEngine", start.svd.engine());
+        units.svdEngineUsed(start.svd.engine());
         units.note("fallbackUnits", k - start.usable);
         units.note("fanOutNorm", norm);
     }

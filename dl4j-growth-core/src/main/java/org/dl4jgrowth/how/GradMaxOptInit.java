@@ -184,6 +184,7 @@ public final class GradMaxOptInit implements UnitInitializer {
             rows = start.rows;
             units.note("singularValues", start.singularValues());
             units.note("svdEngine", start.svd.engine());
+            units.svdEngineUsed(start.svd.engine());
         } else {
             rows = FanOutNorm.normaliseRows(Nd4j.randn(type, k, n), norm);
         }

@@ -27,6 +27,7 @@ public final class NewUnits {
     private final List<WeightBlock> fanOut;
     private final StatisticSource statistics;
     private final Map<String, Object> notes = new LinkedHashMap<>();
+    private String svdEngine;
     private int[] perturbedSources = new int[0];
     private WeightBlock perturbation;
 
@@ -74,6 +75,16 @@ public final class NewUnits {
 
     public Map<String, Object> notes() {
         return Collections.unmodifiableMap(notes);
+    }
+
+    /** Records the SVD engine the initialiser used (GradMax); it becomes the event's {@code svdEngine}. */
+    public void svdEngineUsed(String engine) {
+        this.svdEngine = Preconditions.checkNotNull(engine, "svdEngineUsed(engine): engine must not be null");
+    }
+
+    /** The SVD engine the initialiser used, or null if it used none. */
+    public String svdEngine() {
+        return svdEngine;
     }
 
     public String layerName() {

@@ -290,15 +290,19 @@ public final class NetworkRewrite {
 
                 Map<String, int[]> widths = new LinkedHashMap<>();
                 Map<String, Map<String, Object>> notes = new LinkedHashMap<>();
+                Map<String, String> engines = new LinkedHashMap<>();
                 for (RewritePlan.Site s : plan.sites()) {
                     widths.put(s.layer, new int[]{s.map.oldWidth(), s.map.newWidth(), s.map.freshCount()});
                     NewUnits units = fresh.get(s.layer);
                     if (units != null && !units.notes().isEmpty()) {
                         notes.put(s.layer, units.notes());
                     }
+                    if (units != null && units.svdEngine() != null) {
+                        engines.put(s.layer, units.svdEngine());
+                    }
                 }
                 return new PreparedRewrite(handle, conf, scratch.params(), state, gradient, widths, notes, observer,
-                        System.nanoTime() - start, companions, companionsAfter);
+                        System.nanoTime() - start, companions, companionsAfter, engines);
             } catch (IllegalArgumentException e) {
                 throw e;
             } catch (RuntimeException | Error e) {

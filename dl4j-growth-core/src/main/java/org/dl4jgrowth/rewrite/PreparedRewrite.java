@@ -23,13 +23,16 @@ public final class PreparedRewrite {
     private final long iterationAtPrepare;
     private final long paramsBefore;
     private final CompanionArrays companions;
+    private final Map<String, String> svdEngines;
     private final Map<String, INDArray> companionsAfter;
     private boolean applied;
 
     PreparedRewrite(ModelHandle handle, Object conf, INDArray params, INDArray updaterState, INDArray gradient,
                     Map<String, int[]> widths,
                     Map<String, Map<String, Object>> notes, RewriteObserver observer, long prepareNanos,
-                    CompanionArrays companions, Map<String, INDArray> companionsAfter) {
+                    CompanionArrays companions, Map<String, INDArray> companionsAfter,
+                    Map<String, String> svdEngines) {
+        this.svdEngines = svdEngines;
         this.companions = companions;
         this.companionsAfter = companionsAfter;
         this.handle = handle;
@@ -63,7 +66,7 @@ public final class PreparedRewrite {
         if (companions != null) {
             companions.replace(companionsAfter);
         }
-        return new RewriteResult(widths, notes, paramsBefore, params.length(),
+        return new RewriteResult(widths, notes, svdEngines, paramsBefore, params.length(),
                 prepareNanos + System.nanoTime() - start);
     }
 }

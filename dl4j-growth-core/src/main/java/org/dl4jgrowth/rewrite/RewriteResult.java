@@ -39,12 +39,14 @@ public final class RewriteResult {
 
     private final Map<String, LayerChange> layers;
     private final Map<String, Map<String, Object>> notes;
+    private final Map<String, String> svdEngines;
     private final long paramsBefore;
     private final long paramsAfter;
     private final long nanos;
 
-    RewriteResult(Map<String, int[]> widths, Map<String, Map<String, Object>> notes, long paramsBefore,
-                  long paramsAfter, long nanos) {
+    RewriteResult(Map<String, int[]> widths, Map<String, Map<String, Object>> notes, Map<String, String> svdEngines,
+                  long paramsBefore, long paramsAfter, long nanos) {
+        this.svdEngines = ImmutableMap.copyOf(svdEngines);
         Map<String, LayerChange> m = new LinkedHashMap<>();
         widths.forEach((k, v) -> m.put(k, new LayerChange(v[0], v[1], v[2])));
         this.layers = ImmutableMap.copyOf(m);
@@ -64,6 +66,11 @@ public final class RewriteResult {
     /** What the initialisers noted per layer (see {@code NewUnits.note}); empty for most initialisers. */
     public Map<String, Map<String, Object>> notes() {
         return notes;
+    }
+
+    /** Per layer whose initialiser computed an SVD, the engine it used ({@code NewUnits.svdEngineUsed}). */
+    public Map<String, String> svdEngines() {
+        return svdEngines;
     }
 
     public long paramsBefore() {

@@ -247,4 +247,51 @@ class GrowthPipelineTest {
         assertTrue(e.signalMillis() > 0, e.toString());
         assertTrue(e.rewriteMillis() > 0, e.toString());
     }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void aStatisticFailureNamesItsOwnStepAndChangesNothing(boolean graph) {
+        Model net = digitsMlp(graph);
+        fit(net, new ExistingDataSetIterator(batches(2)), 1);
+        INDArray before = net.params().dup();
+        DataSetIterator broken = new ExistingDataSetIterator(batches(1)) {
+            @Override
+            public DataSet next() {
+                throw new IllegalStateException("the growth data's source went away");
+            }
+        };
+        GrowthListener growth = GrowthListener.builder().policy(GrowthPolicy.builder()
+                        .when(GrowthTrigger.everyIterations(1)).where(SiteSelector.layers("h1"))
+                        .howMuch(GrowthAmount.add(1)).initializer(UnitInitializer.gradMax()).build())
+                .growthData(broken, 1).build();
+        org.dl4jgrowth.rewrite.RewriteException e = org.junit.jupiter.api.Assertions.assertThrows(
+                org.dl4jgrowth.rewrite.RewriteException.class, () -> growth.controller().growNow(net));
+        assertEquals(org.dl4jgrowth.rewrite.RewriteStep.SIGNALS, e.step());
+        assertTrue(e.getMessage().contains("went away"), e.getMessage());
+        assertEquals(before, net.params());
+        assertEquals(0, growth.history().size());
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void signalsDrawDropoutFromTheGrowthGeneratorNotTrainings(boolean graph) {
+        List<GrowthEvent> events = new ArrayList<>();
+        for (int run = 0; run < 2; run++) {
+            Model net = TestNets.build(TestNets.DENSE_BN_DENSE, TestNets.base(5, new Adam(0.01), DataType.DOUBLE),
+                    graph);
+            DataSet data = TestNets.DENSE_BN_DENSE.data(24, 3, DataType.DOUBLE);
+            GrowthListener growth = GrowthListener.builder().policy(GrowthPolicy.builder()
+                            .when(GrowthTrigger.everyIterations(1)).where(SiteSelector.layers("d1"))
+                            .howMuch(GrowthAmount.add(2)).initializer(UnitInitializer.gradMax()).seed(9).build())
+                    .growthData(new ExistingDataSetIterator(List.of(data)), 1).build();
+            org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(77);
+            double expected = org.nd4j.linalg.factory.Nd4j.getRandom().nextDouble();
+            org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(77);
+            events.add(growth.controller().growNow(net).orElseThrow().withoutTimings());
+            assertEquals(expected, org.nd4j.linalg.factory.Nd4j.getRandom().nextDouble(), 0.0,
+                    "the statistic's dropout and the new units drew nothing from training's generator");
+            assertTrue(events.get(run).signalPasses() == 1, events.get(run).toString());
+        }
+        assertEquals(events.get(0), events.get(1), "same seed, same data: the same growth");
+    }
 }
