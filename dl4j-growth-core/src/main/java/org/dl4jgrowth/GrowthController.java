@@ -156,7 +156,7 @@ public final class GrowthController {
             return;
         }
         bind(net);
-        planner.onGradient(adapter);
+        planner.onGradient(adapter, companions);
     }
 
     /**
@@ -170,6 +170,11 @@ public final class GrowthController {
         }
         bind(net);
         trainingBatch = adapter.heldBatch();
+    }
+
+    /** The minibatch kept as default growth data (tests check it is outside workspaces). */
+    synchronized MultiDataSet keptTrainingBatch() {
+        return trainingBatch;
     }
 
     private Optional<GrowthEvent> consider(Model net, long iteration, int epoch, boolean atEpochEnd) {
@@ -246,7 +251,8 @@ public final class GrowthController {
         }
         // The plan is geometry only: the cap is checked before any signal or initialiser runs.
         RewriteGeometry geometry = rewrite.plan();
-        if (geometry.paramsAfter() > policy.maxParams()) {
+        // A change that does not add parameters (a prune) is never refused by the cap.
+        if (geometry.paramsAfter() > policy.maxParams() && geometry.paramsAfter() > geometry.paramsBefore()) {
             log.info("Growth skipped at iteration {}: {} would leave {} parameters, above maxParams {}",
                     p.iteration(), proposal.unitMaps().keySet(), geometry.paramsAfter(), policy.maxParams());
             return Optional.empty();
@@ -264,7 +270,10 @@ public final class GrowthController {
         RewriteResult r = prepared.apply();
         List<GrowthEvent.LayerGrowth> layers = new ArrayList<>();
         for (RewriteGeometry.Site site : geometry.sites()) {
-            layers.add(GrowthEvent.LayerGrowth.of(site.layer(), site.unitMap()));
+            // A planner's own initialiser for a layer is recorded there; the event's is the policy's.
+            UnitInitializer own = proposal.initializer(site.layer()).orElse(null);
+            layers.add(GrowthEvent.LayerGrowth.of(site.layer(), site.unitMap())
+                    .withInitializer(policy.initializer().equals(own) ? null : own));
         }
         GrowthEvent event = new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
                 policy.initializer(), r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6,
@@ -305,7 +314,16 @@ public final class GrowthController {
             }
             return out;
         }
-        MultiDataSet batch = trainingBatch != null ? trainingBatch : adapter.heldBatch();
+        MultiDataSet batch = trainingBatch;
+        if (batch == null) {
+            batch = adapter.heldBatch();
+            if (batch != null && !NetworkAdapter.outsideWorkspaces(batch)) {
+                throw new IllegalStateException("The growth policy needs growth data, and the minibatch this "
+                        + adapter.typeName() + " still holds lived in its training iterator's workspace, which DL4J "
+                        + "has released since (driven without a GrowthListener, after fit() returned): give data "
+                        + "with GrowthController.growthData(...)");
+            }
+        }
         if (batch == null) {
             throw new IllegalStateException("The growth policy needs growth data, and no training minibatch was seen "
                     + "(the GrowthListener notes it during fit(); driven directly, the " + adapter.typeName()

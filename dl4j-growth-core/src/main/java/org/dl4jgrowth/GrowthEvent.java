@@ -29,7 +29,7 @@ public final class GrowthEvent implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** One layer's width change within an event. */
-    @JsonPropertyOrder({"layer", "before", "after", "kept", "copied", "fresh", "dropped"})
+    @JsonPropertyOrder({"layer", "before", "after", "kept", "copied", "fresh", "dropped", "initializer"})
     public static final class LayerGrowth implements Serializable {
         private static final long serialVersionUID = 1L;
         private final String layer;
@@ -39,13 +39,22 @@ public final class GrowthEvent implements Serializable {
         private final int copied;
         private final int fresh;
         private final int dropped;
+        /** The initialiser of this layer's fresh units when a planner chose one other than the event's. */
+        @org.nd4j.shade.jackson.annotation.JsonInclude(org.nd4j.shade.jackson.annotation.JsonInclude.Include.NON_NULL)
+        private final UnitInitializer initializer;
 
         /** A pure widening: every old unit kept, {@code after - before} fresh ones. */
         public LayerGrowth(String layer, int before, int after) {
-            this(layer, before, after, before, 0, Math.max(0, after - before), Math.max(0, before - after));
+            this(layer, before, after, before, 0, after - before, 0);
         }
 
         public LayerGrowth(String layer, int before, int after, int kept, int copied, int fresh, int dropped) {
+            this(layer, before, after, kept, copied, fresh, dropped, null);
+        }
+
+        private LayerGrowth(String layer, int before, int after, int kept, int copied, int fresh, int dropped,
+                            UnitInitializer initializer) {
+            this.initializer = initializer;
             this.layer = Preconditions.checkNotNull(layer, "layer");
             Preconditions.checkArgument(kept + copied + fresh == after && kept + dropped == before,
                     "layer '%s': kept %s + copied %s + fresh %s must be the new width %s, kept + dropped %s the old "
@@ -63,11 +72,26 @@ public final class GrowthEvent implements Serializable {
         static LayerGrowth fromJson(@JsonProperty("layer") String layer, @JsonProperty("before") int before,
                                     @JsonProperty("after") int after, @JsonProperty("kept") Integer kept,
                                     @JsonProperty("copied") Integer copied, @JsonProperty("fresh") Integer fresh,
-                                    @JsonProperty("dropped") Integer dropped) {
-            if (kept == null) {
+                                    @JsonProperty("dropped") Integer dropped,
+                                    @JsonProperty("initializer") UnitInitializer initializer) {
+            if (kept == null && copied == null && fresh == null && dropped == null) {
                 return new LayerGrowth(layer, before, after);
             }
-            return new LayerGrowth(layer, before, after, kept, copied, fresh, dropped);
+            Preconditions.checkArgument(kept != null && copied != null && fresh != null && dropped != null,
+                    "layer '%s': give all of kept, copied, fresh and dropped, or none (got: %s, %s, %s, %s)", layer,
+                    kept, copied, fresh, dropped);
+            return new LayerGrowth(layer, before, after, kept, copied, fresh, dropped, initializer);
+        }
+
+        /** The same counts, with the initialiser a planner chose for this layer (null: the event's). */
+        public LayerGrowth withInitializer(UnitInitializer init) {
+            return new LayerGrowth(layer, before, after, kept, copied, fresh, dropped, init);
+        }
+
+        /** The initialiser of this layer's fresh units when it is not the event's {@link GrowthEvent#initializer()}. */
+        @JsonProperty("initializer")
+        public UnitInitializer initializer() {
+            return initializer;
         }
 
         /** The counts of a unit map: old units kept, extra copies (split halves), fresh and dropped units. */
@@ -135,19 +159,20 @@ public final class GrowthEvent implements Serializable {
             }
             LayerGrowth g = (LayerGrowth) o;
             return layer.equals(g.layer) && before == g.before && after == g.after && kept == g.kept
-                    && copied == g.copied && fresh == g.fresh && dropped == g.dropped;
+                    && copied == g.copied && fresh == g.fresh && dropped == g.dropped
+                    && Objects.equals(initializer, g.initializer);
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(layer, before, after, kept, copied, fresh, dropped);
+            return Objects.hash(layer, before, after, kept, copied, fresh, dropped, initializer);
         }
 
         @Override
         public String toString() {
             boolean widening = kept == before && copied == 0 && dropped == 0;
             return layer + " " + before + "->" + after + (widening ? "" : " (kept " + kept + ", copied " + copied
-                    + ", fresh " + fresh + ", dropped " + dropped + ")");
+                    + ", fresh " + fresh + ", dropped " + dropped + ")") + (initializer == null ? "" : " " + initializer);
         }
     }
 

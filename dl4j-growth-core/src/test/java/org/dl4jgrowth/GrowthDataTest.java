@@ -313,6 +313,46 @@ class GrowthDataTest {
         assertClose(witness.values, eventSingularValues(e, "h1"), "the statistic of the partial last minibatch");
     }
 
+    /**
+     * The same through DL4J's asynchronous prefetch (AsyncDataSetIterator, which fit() shuts down,
+     * destroying its workspace, before a ComputationGraph's onEpochEnd): the kept minibatch is outside
+     * any workspace. (With this iterator DL4J's held arrays were not in a workspace here, so this does
+     * not prove the copy necessary; it guards the path.)
+     */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void theEpochsLastMinibatchSurvivesAnAsynchronousIterator(boolean graph) {
+        List<DataSet> data = batches(32, 100);
+        Model net = digitsMlp(graph);
+        Witness witness = new Witness("h1", -1, data.get(3), 1);
+        GrowthListener growth = new GrowthListener(GrowthPolicy.builder().when(GrowthTrigger.atEpochs(0))
+                .where(SiteSelector.layers("h1")).howMuch(GrowthAmount.add(1))
+                .initializer(UnitInitializer.gradMax()).seed(5).build());
+        boolean[] kept = {false};
+        BaseTrainingListener probe = new BaseTrainingListener() {
+            @Override
+            public void onEpochEnd(Model model) {
+                kept[0] = growth.controller().keptTrainingBatch() != null
+                        && NetworkAdapter.outsideWorkspaces(growth.controller().keptTrainingBatch());
+            }
+        };
+        net.setListeners(witness, growth, probe);
+        ExistingDataSetIterator async = new ExistingDataSetIterator(data) {
+            @Override
+            public boolean asyncSupported() {
+                return true;
+            }
+        };
+        if (net instanceof MultiLayerNetwork) {
+            ((MultiLayerNetwork) net).fit(async, 2);
+        } else {
+            ((ComputationGraph) net).fit(async, 2);
+        }
+        assertTrue(kept[0], "the minibatch kept for the epoch's end was copied out of it");
+        assertClose(witness.values, eventSingularValues(growth.history().events().get(0), "h1"),
+                "the statistic of the last minibatch, copied out of the prefetch workspace");
+    }
+
     @ParameterizedTest(name = "graph={0}")
     @ValueSource(booleans = {false, true})
     void roundRobinPassesOverACappedLayer(boolean graph) {

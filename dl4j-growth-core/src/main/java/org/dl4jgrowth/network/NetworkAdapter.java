@@ -127,6 +127,25 @@ public abstract class NetworkAdapter {
         return out;
     }
 
+    /**
+     * True when every array of {@code batch} can still be read: none lives in a workspace. After
+     * {@code fit(DataSetIterator)} has returned, the minibatch a network still holds may point into
+     * the asynchronous iterator's workspace, which DL4J has destroyed.
+     */
+    public static boolean outsideWorkspaces(MultiDataSet batch) {
+        for (INDArray[] arrays : new INDArray[][]{batch.getFeatures(), batch.getLabels(),
+                batch.getFeaturesMaskArrays(), batch.getLabelsMaskArrays()}) {
+            if (arrays != null) {
+                for (INDArray a : arrays) {
+                    if (a != null && (a.isAttached() || a.wasClosed())) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
     /** A single-input, single-output {@code DataSet} as a {@code MultiDataSet}, masks included. */
     public static MultiDataSet toMulti(org.nd4j.linalg.dataset.api.DataSet ds) {
         return new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[]{ds.getFeatures()},
@@ -317,9 +336,26 @@ public abstract class NetworkAdapter {
             if (x == null || y == null) {
                 return null;
             }
-            // fit() hands the features mask to the layers (MultiLayerNetwork keeps no field for it);
-            // the first layer holds it as given, the output layer holds the label mask.
-            INDArray featuresMask = net.getnLayers() == 0 ? null : net.getLayer(0).getMaskArray();
+            // fit() hands the features mask to the layers (MultiLayerNetwork keeps no field for it).
+            // A first dense layer without a preprocessor holds it exactly as given; other layers
+            // hold a transformed mask (or none: a convolution only passes it on), so a masked
+            // minibatch there cannot be reconstructed and is refused rather than used unmasked.
+            INDArray featuresMask = null;
+            org.deeplearning4j.nn.api.Layer[] layers = net.getLayers();
+            for (int i = 0; i < layers.length - 1; i++) {
+                if (layers[i].getMaskArray() != null) {
+                    boolean exact = i == 0 && net.getLayerWiseConfigurations().getInputPreProcess(0) == null
+                            && layers[0].conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.DenseLayer;
+                    if (!exact) {
+                        throw new IllegalStateException("The minibatch this MultiLayerNetwork trains on has a features "
+                                + "mask that cannot be read back from layer '" + layers[i].conf().getLayer().getLayerName()
+                                + "' (only a first DenseLayer without an input preprocessor holds it as given): give "
+                                + "the growth data explicitly with growthData(...)");
+                    }
+                    featuresMask = layers[0].getMaskArray();
+                    break;
+                }
+            }
             INDArray labelsMask = net.getOutputLayer().getMaskArray();
             return new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[]{x}, new INDArray[]{y},
                     featuresMask == null ? null : new INDArray[]{featuresMask},

@@ -1,6 +1,7 @@
 package org.dl4jgrowth.plan;
 
 import org.dl4jgrowth.network.NetworkAdapter;
+import org.dl4jgrowth.rewrite.CompanionArrays;
 import org.nd4j.shade.jackson.annotation.JsonTypeInfo;
 
 import java.io.Serializable;
@@ -40,8 +41,9 @@ public interface GrowthPlanner extends Serializable {
      * Called each iteration between the gradient computation and the update (DL4J's
      * {@code onGradientCalculation}), for methods that act on every step: NeST's connection masks
      * zero masked gradients here. The gradient can be changed in place through
-     * {@code network.model().gradient()}. Default: nothing.
+     * {@code network.model().gradient()}; {@code companions} holds the arrays the planner registered
+     * (they live in the controller, not in the planner). Default: nothing.
      */
-    default void onGradient(NetworkAdapter network) {
+    default void onGradient(NetworkAdapter network, CompanionArrays companions) {
     }
 }

@@ -46,15 +46,19 @@ public final class LayerwisePlanner implements GrowthPlanner {
 
     @Override
     public Optional<GrowthProposal> propose(PlanningContext context) {
-        if (!context.forced() && !when.shouldGrow(context.progress(), context.signals())) {
-            return Optional.empty();
-        }
-        // Layers already at their cap are no candidates, so signal-driven selectors look elsewhere.
+        // Layers already at their cap are no candidates, so signal-driven selectors look elsewhere;
+        // with none left the trigger is not even asked (a signal trigger would compute for nothing).
         List<String> available = new ArrayList<>();
         for (String layer : context.growableLayers()) {
             if (context.width(layer) < context.maxWidth(layer)) {
                 available.add(layer);
             }
+        }
+        if (available.isEmpty()) {
+            return Optional.empty();
+        }
+        if (!context.forced() && !when.shouldGrow(context.progress(), context.signals())) {
+            return Optional.empty();
         }
         GrowthProposal.Builder b = GrowthProposal.builder();
         boolean any = false;

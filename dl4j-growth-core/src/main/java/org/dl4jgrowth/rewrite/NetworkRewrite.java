@@ -71,8 +71,14 @@ public final class NetworkRewrite {
         final Topology topology;
         final RewritePlan plan;
         final RewriteGeometry geometry;
+        /** What the network was when planned: a plan of a network trained or rewritten since is stale. */
+        final Object liveConf;
+        final long iteration;
 
-        Planned(Object conf, Topology topology, RewritePlan plan, RewriteGeometry geometry) {
+        Planned(Object conf, Topology topology, RewritePlan plan, RewriteGeometry geometry, Object liveConf,
+                long iteration) {
+            this.liveConf = liveConf;
+            this.iteration = iteration;
             this.conf = conf;
             this.topology = topology;
             this.plan = plan;
@@ -221,7 +227,8 @@ public final class NetworkRewrite {
 
     private Planned planned() {
         Preconditions.checkState(!maps.isEmpty(), "Nothing to rewrite: give at least one unit map");
-        if (planned != null) {
+        if (planned != null && planned.liveConf == handle.liveConfiguration()
+                && planned.iteration == handle.iterationCount()) {
             return planned;
         }
         try {
@@ -248,7 +255,7 @@ public final class NetworkRewrite {
             }
             RewriteGeometry geometry = new RewriteGeometry(sites, handle.model().numParams(),
                     handle.adapter().numParams(conf));
-            planned = new Planned(conf, topology, plan, geometry);
+            planned = new Planned(conf, topology, plan, geometry, handle.liveConfiguration(), handle.iterationCount());
             return planned;
         } catch (IllegalArgumentException e) {
             throw e;

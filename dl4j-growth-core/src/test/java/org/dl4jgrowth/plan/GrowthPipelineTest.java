@@ -110,7 +110,7 @@ class GrowthPipelineTest {
         }
 
         @Override
-        public void onGradient(NetworkAdapter network) {
+        public void onGradient(NetworkAdapter network, org.dl4jgrowth.rewrite.CompanionArrays companions) {
             HOOK_CALLS.incrementAndGet();
         }
 
@@ -174,11 +174,13 @@ class GrowthPipelineTest {
         List<GrowthEvent> seen = new ArrayList<>();
         GrowthListener growth = GrowthListener.builder().policy(policy).onGrowth(seen::add).build();
         INDArray[] h2After = new INDArray[1];
+        INDArray[] h1FanIn = new INDArray[1];
         net.setListeners(new ScoreIterationListener(100), before, growth, new BaseTrainingListener() {
             @Override
             public void iterationDone(Model model, int iteration, int epoch) {
                 if (iteration == 3) {
                     h2After[0] = TestNets.layer(model, "h2").getParam("W").dup();
+                    h1FanIn[0] = TestNets.layer(model, "h1").getParam("W").dup();
                 }
             }
         });
@@ -188,7 +190,7 @@ class GrowthPipelineTest {
         assertEquals(6, WidenAndNarrow.HOOK_CALLS.get(), "the per-step hook ran at every iteration");
         assertEquals(1, growth.history().size(), growth.history().toString());
         GrowthEvent e = growth.history().events().get(0);
-        assertEquals(List.of(new GrowthEvent.LayerGrowth("h1", 4, 6, 4, 0, 2, 0),
+        assertEquals(List.of(new GrowthEvent.LayerGrowth("h1", 4, 6, 4, 0, 2, 0).withInitializer(UnitInitializer.zeros()),
                 new GrowthEvent.LayerGrowth("h2", 4, 3, 3, 0, 0, 1)), e.layers());
         assertEquals(new Dropped(1), e.details());
         assertEquals(seen, growth.history().events());
@@ -207,6 +209,10 @@ class GrowthPipelineTest {
                 h2After[0].get(NDArrayIndex.interval(0, 4), NDArrayIndex.all()).dup().toFloatMatrix());
         assertEquals(0.0, h2After[0].get(NDArrayIndex.interval(4, 6), NDArrayIndex.all()).norm2Number().doubleValue(),
                 "zeros() was the planner's initialiser for h1's fresh units, whose fan-out rows are in h2");
+        assertEquals(UnitInitializer.zeros(), e.layers().get(0).initializer(), "the planner's initialiser is recorded");
+        assertEquals(null, e.layers().get(1).initializer(), "h2 has no fresh units and no initialiser of its own");
+        assertEquals(0.0, h1FanIn[0].get(NDArrayIndex.all(), NDArrayIndex.interval(4, 6)).norm2Number().doubleValue(),
+                "zeros(), the planner's choice, not the policy's functionPreserving (which draws a fan-in)");
         assertEquals(0.0, e.signalMillis(), "no signal was asked for");
         assertEquals(0, e.signalPasses());
         assertTrue(Double.isFinite(net.score()), "training went on");
@@ -293,5 +299,51 @@ class GrowthPipelineTest {
             assertTrue(events.get(run).signalPasses() == 1, events.get(run).toString());
         }
         assertEquals(events.get(0), events.get(1), "same seed, same data: the same growth");
+    }
+
+    /** Drops h2's unit 0 whenever asked: a prune. */
+    public static final class Prune implements GrowthPlanner {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Optional<GrowthProposal> propose(PlanningContext context) {
+            return Optional.of(GrowthProposal.builder().unitMap("h2", UnitMap.drop(context.width("h2"), 0)).build());
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Prune;
+        }
+
+        @Override
+        public int hashCode() {
+            return 1;
+        }
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void maxParamsNeverRefusesAChangeThatRemovesParameters(boolean graph) {
+        Model net = digitsMlp(graph);
+        long params = net.numParams();
+        GrowthListener prune = new GrowthListener(GrowthPolicy.builder().planner(new Prune()).maxParams(10).build());
+        GrowthEvent e = prune.controller().growNow(net).orElseThrow();
+        assertEquals(3, NetworkRewrite.width(net, "h2"));
+        assertTrue(e.paramsAfter() < params && e.paramsAfter() > 10, e.toString());
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void aSignalTriggerIsNotAskedWhenEveryLayerIsAtItsCap(boolean graph) {
+        Model net = digitsMlp(graph);
+        AtomicInteger taken = new AtomicInteger();
+        GrowthListener capped = GrowthListener.builder().policy(GrowthPolicy.builder()
+                        .when(GrowthTrigger.everyIterations(1).and(GrowthTrigger.singularValueAbove(0.0, "h1", "h2")))
+                        .where(SiteSelector.layers("h1", "h2")).howMuch(GrowthAmount.add(1)).maxWidth(4).build())
+                .growthData(counting(batches(1), taken), 1).build();
+        net.setListeners(capped);
+        fit(net, new ExistingDataSetIterator(batches(3)), 1);
+        assertEquals(0, capped.history().size());
+        assertEquals(0, taken.get(), "no statistic computed for a growth that cannot happen");
     }
 }
