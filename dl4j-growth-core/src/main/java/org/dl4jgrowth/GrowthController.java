@@ -55,7 +55,10 @@ public final class GrowthController {
 
     private final GrowthPolicy policy;
     private final GrowthPlanner planner;
-    private final GrowthHistory history;
+    /** The key of the growth state's entry in a ModelSerializer file. */
+    public static final String MODEL_FILE_KEY = "dl4j-growth-state";
+
+    private GrowthHistory history;
     private final CompanionArrays companions = new CompanionArrays();
     private Random random;
     private Model network;
@@ -108,6 +111,80 @@ public final class GrowthController {
 
     public GrowthHistory history() {
         return history;
+    }
+
+    /**
+     * Everything this controller must remember to resume exactly (history, last growth, growth
+     * generator, companion arrays), as an immutable value.
+     */
+    public synchronized GrowthState state() {
+        List<GrowthState.Companion> arrays = new ArrayList<>();
+        for (String name : companions.names()) {
+            CompanionArrays.Entry e = companions.entry(name);
+            arrays.add(new GrowthState.Companion(name, e.layer(), e.param(), e.freshValue(), e.array().shape(),
+                    e.array().dup('c').castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector()));
+        }
+        return new GrowthState(GrowthState.FORMAT, history, lastGrowthIteration, lastGrowthEpoch,
+                random == null ? null : random.rootState(), random == null ? null : random.nodeState(), arrays);
+    }
+
+    /**
+     * Carries on from {@code state}, saved by a controller of the same policy: its history, last
+     * growth, growth generator and companion arrays replace this controller's. Only before this
+     * controller has grown anything; the policy must be the one the state was saved with.
+     */
+    public synchronized GrowthController restore(GrowthState state) {
+        Preconditions.checkNotNull(state, "restore(state): state must not be null");
+        if (history.size() > 0) {
+            throw new IllegalStateException("restore(state): this controller has grown its network already ("
+                    + history.size() + " events); restore into a fresh one");
+        }
+        Provenance saved = state.history().provenance();
+        if (saved != null && !saved.policy().equals(policy)) {
+            throw new IllegalArgumentException("restore(state): the state was saved with policy " + saved.policy()
+                    + ", but this controller has " + policy + "; resume with the same policy");
+        }
+        history = new GrowthHistory(saved == null ? Provenance.of(policy) : saved, state.history().events());
+        lastGrowthIteration = state.lastGrowthIteration();
+        lastGrowthEpoch = state.lastGrowthEpoch();
+        if (state.randomRoot() != null) {
+            random().setStates(state.randomRoot(), state.randomNode());
+        }
+        for (String name : companions.names()) {
+            companions.remove(name);
+        }
+        for (GrowthState.Companion c : state.companions()) {
+            companions.register(c.name(), c.layer(), c.param(), Nd4j.create(c.values(), c.shape(), 'c'),
+                    c.freshValue());
+        }
+        return this;
+    }
+
+    /**
+     * Writes {@code net} with {@code ModelSerializer} (with its updater state if {@code saveUpdater})
+     * and this controller's state as one entry ({@link #MODEL_FILE_KEY}, a JSON string, so plain
+     * DL4J still loads the file). One write per file: DL4J rewrites the whole zip to add an entry.
+     */
+    public synchronized void writeModel(Model net, java.io.File file, boolean saveUpdater) {
+        Preconditions.checkNotNull(net, "writeModel(net, file, saveUpdater): net must not be null");
+        Preconditions.checkNotNull(file, "writeModel(net, file, saveUpdater): file must not be null");
+        try {
+            org.deeplearning4j.util.ModelSerializer.writeModel(net, file, saveUpdater);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("Cannot write the model to " + file, e);
+        }
+        org.deeplearning4j.util.ModelSerializer.addObjectToFile(file, MODEL_FILE_KEY, state().toJson());
+    }
+
+    /** The growth state in a model file written by {@link #writeModel}; refuses files without one. */
+    public static GrowthState stateFrom(java.io.File file) {
+        Preconditions.checkNotNull(file, "stateFrom(file): file must not be null");
+        if (!org.deeplearning4j.util.ModelSerializer.listObjectsInFile(file).contains(MODEL_FILE_KEY)) {
+            throw new IllegalArgumentException("Model file " + file + " carries no growth state (entry '"
+                    + MODEL_FILE_KEY + "'): it was not written by GrowthController/GrowthListener.writeModel");
+        }
+        String json = org.deeplearning4j.util.ModelSerializer.getObjectFromFile(file, MODEL_FILE_KEY);
+        return GrowthState.fromJson(json);
     }
 
     /** Arrays shaped like parameters that follow every growth of this network (a method's masks). */

@@ -65,6 +65,21 @@ public final class GrowthListener extends BaseTrainingListener {
     }
 
     /**
+     * Saves {@code net} and this listener's growth state in one {@code ModelSerializer} file; see
+     * {@link GrowthController#writeModel}. Resume with {@link #restoreState(java.io.File)} on a new
+     * listener of the same policy, attached to the network restored from the same file.
+     */
+    public void writeModel(Model net, java.io.File file, boolean saveUpdater) {
+        controller.writeModel(net, file, saveUpdater);
+    }
+
+    /** Carries on from the growth state saved in {@code file} by {@link #writeModel}. */
+    public GrowthListener restoreState(java.io.File file) {
+        controller.restore(GrowthController.stateFrom(file));
+        return this;
+    }
+
+    /**
      * DL4J calls this during {@code computeGradientAndScore()}, when the network holds exactly the
      * minibatch it trains on (set by {@code fit()}, with its masks); a listener's {@code output()}
      * call in {@code iterationDone} replaces it later in the iteration.

@@ -76,6 +76,13 @@ public final class CompanionArrays {
         return e.array;
     }
 
+    /** The registration of {@code name}: its layer, parameter, fresh value and current array. */
+    public synchronized Entry entry(String name) {
+        Entry e = entries.get(name);
+        Preconditions.checkArgument(e != null, "No companion array named '%s'; registered: %s", name, entries.keySet());
+        return e;
+    }
+
     public synchronized void remove(String name) {
         entries.remove(name);
     }

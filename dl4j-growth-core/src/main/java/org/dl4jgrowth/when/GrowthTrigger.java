@@ -9,9 +9,13 @@ import java.io.Serializable;
  * answers whether to grow now.
  *
  * <p>Implementations are stateless value objects: everything that changes during training,
- * including how often and when the network last grew, arrives in {@link TrainingProgress}. That
- * keeps a trigger safe to share, to serialise with a configuration and to reuse after restoring a
- * checkpoint, because there is no hidden counter to get out of step with the network. They are
+ * including how often and when the network last grew, arrives in {@link TrainingProgress}, built
+ * by the growth controller from its history. That keeps a trigger safe to share and to serialise
+ * with a configuration. After a restart the counts are right only if the controller's state was
+ * restored too ({@code GrowthListener.restoreState}, from a file written by
+ * {@code GrowthListener.writeModel}): a fresh controller has no history, so {@code maxGrowths}
+ * would allow its full count again and {@code minIterationsBetween} would not know the last growth.
+ * They are
  * serialisable to JSON through their class name (like {@link org.dl4jgrowth.how.UnitInitializer}),
  * with equals/hashCode, so renaming or moving an implementation breaks stored configurations.
  *
