@@ -3,12 +3,17 @@ package org.dl4jgrowth;
 import com.google.common.base.Preconditions;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.deeplearning4j.optimize.listeners.Checkpoint;
+import org.deeplearning4j.optimize.listeners.CheckpointListener;
+import org.deeplearning4j.util.ModelSerializer;
 import org.dl4jgrowth.network.NetworkAdapter;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -43,13 +48,17 @@ import java.util.function.Consumer;
  */
 public final class GrowthListener extends BaseTrainingListener {
     private final GrowthController controller;
+    private final CheckpointListener checkpoints;
+    /** Checkpoint files seen so far: those there before training, and those already given our state. */
+    private Set<String> seenCheckpoints;
 
     public GrowthListener(GrowthPolicy policy) {
-        this(policy.newController());
+        this(policy.newController(), null);
     }
 
-    private GrowthListener(GrowthController controller) {
+    private GrowthListener(GrowthController controller, CheckpointListener checkpoints) {
         this.controller = controller;
+        this.checkpoints = checkpoints;
     }
 
     public static Builder builder() {
@@ -86,11 +95,13 @@ public final class GrowthListener extends BaseTrainingListener {
      */
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
+        noteExistingCheckpoints();
         controller.captureTrainingBatch(model);
     }
 
     @Override
     public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        noteExistingCheckpoints();
         controller.captureTrainingBatch(model);
     }
 
@@ -102,13 +113,47 @@ public final class GrowthListener extends BaseTrainingListener {
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        stampCheckpoints();
         controller.onIteration(model, iteration, epoch);
     }
 
     /** Inside {@code fit()} DL4J calls this before it advances the epoch count: the count is the epoch that ends. */
     @Override
     public void onEpochEnd(Model model) {
+        stampCheckpoints();
         controller.onEpochEnd(model, NetworkAdapter.of(model).epochCount());
+    }
+
+    private synchronized void noteExistingCheckpoints() {
+        if (checkpoints != null && seenCheckpoints == null) {
+            // Checkpoints from before this training carry someone else's state: never stamp them.
+            seenCheckpoints = new HashSet<>();
+            for (Checkpoint c : checkpoints.availableCheckpoints()) {
+                seenCheckpoints.add(c.getFilename());
+            }
+        }
+    }
+
+    /**
+     * Adds the growth state to every checkpoint the {@link Builder#checkpoints CheckpointListener}
+     * wrote since the last call, once per file. Called at the start of this listener's
+     * {@code iterationDone} and {@code onEpochEnd}, before any growth, so a checkpoint and its state
+     * describe the same moment. With the CheckpointListener placed before this listener every
+     * checkpoint is stamped in the callback that wrote it; placed after, call this once more when
+     * training ends.
+     */
+    public synchronized void stampCheckpoints() {
+        if (checkpoints == null) {
+            return;
+        }
+        noteExistingCheckpoints();
+        for (Checkpoint c : checkpoints.availableCheckpoints()) {
+            java.io.File f = checkpoints.getFileForCheckpoint(c);
+            if (seenCheckpoints.add(c.getFilename()) && f.exists()
+                    && !ModelSerializer.listObjectsInFile(f).contains(GrowthController.MODEL_FILE_KEY)) {
+                ModelSerializer.addObjectToFile(f, GrowthController.MODEL_FILE_KEY, controller.state().toJson());
+            }
+        }
     }
 
     public static final class Builder {
@@ -117,6 +162,7 @@ public final class GrowthListener extends BaseTrainingListener {
         private Consumer<GrowthEvent> onGrowth = e -> { };
         private org.nd4j.linalg.dataset.api.iterator.DataSetIterator growthData;
         private int growthBatches;
+        private CheckpointListener checkpoints;
 
         private Builder() {
         }
@@ -147,6 +193,16 @@ public final class GrowthListener extends BaseTrainingListener {
             return this;
         }
 
+        /**
+         * Adds the growth state to each checkpoint {@code listener} writes, so that a run resumed
+         * from {@code CheckpointListener.lastCheckpoint(dir)} restores both network and growth
+         * ({@link #restoreState}). Attach the CheckpointListener to the network before this listener.
+         */
+        public Builder checkpoints(CheckpointListener listener) {
+            this.checkpoints = Preconditions.checkNotNull(listener, "checkpoints(listener): listener must not be null");
+            return this;
+        }
+
         /** Called with each event right after the growth (on the training thread: keep it short). */
         public Builder onGrowth(Consumer<GrowthEvent> callback) {
             this.onGrowth = Preconditions.checkNotNull(callback, "onGrowth(callback): callback must not be null");
@@ -165,7 +221,7 @@ public final class GrowthListener extends BaseTrainingListener {
             if (growthData != null) {
                 c.growthData(growthData, growthBatches);
             }
-            return new GrowthListener(c);
+            return new GrowthListener(c, checkpoints);
         }
     }
 }

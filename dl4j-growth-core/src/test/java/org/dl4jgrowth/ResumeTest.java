@@ -150,4 +150,50 @@ class ResumeTest {
         used.controller().growNow(fresh);
         assertThrows(IllegalStateException.class, () -> used.restoreState(file), "a controller that grew already");
     }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void aRunResumedFromCheckpointListenersLastCheckpointEndsExactlyLikeTheUninterruptedOne(boolean graph)
+            throws Exception {
+        Model whole = TestNets.build(TestNets.DIGITS_MLP, TestNets.base(42, new Adam(0.01), DataType.FLOAT), graph);
+        GrowthListener wholeGrowth = new GrowthListener(policy("random"));
+        whole.setListeners(wholeGrowth);
+        fit(whole, 4);
+
+        File dir = tmp.resolve("checkpoints-" + graph).toFile();
+        dir.mkdirs();
+        org.deeplearning4j.optimize.listeners.CheckpointListener checkpoints =
+                new org.deeplearning4j.optimize.listeners.CheckpointListener.Builder(dir).saveEveryEpoch()
+                        .keepAll().build();
+        Model first = TestNets.build(TestNets.DIGITS_MLP, TestNets.base(42, new Adam(0.01), DataType.FLOAT), graph);
+        GrowthListener firstGrowth = GrowthListener.builder().policy(policy("random")).checkpoints(checkpoints).build();
+        first.setListeners(checkpoints, firstGrowth);
+        fit(first, 2);
+        firstGrowth.stampCheckpoints();   // the last epoch's end: no callback of ours came after it
+        List<org.deeplearning4j.optimize.listeners.Checkpoint> all = checkpoints.availableCheckpoints();
+        assertEquals(2, all.size());
+        for (org.deeplearning4j.optimize.listeners.Checkpoint c : all) {
+            assertTrue(ModelSerializer.listObjectsInFile(checkpoints.getFileForCheckpoint(c))
+                    .contains(GrowthController.MODEL_FILE_KEY), "every checkpoint carries the growth state: " + c);
+        }
+
+        org.deeplearning4j.optimize.listeners.Checkpoint last =
+                org.deeplearning4j.optimize.listeners.CheckpointListener.lastCheckpoint(dir);
+        File file = org.deeplearning4j.optimize.listeners.CheckpointListener.getFileForCheckpoint(dir,
+                last.getCheckpointNum());
+        Model resumed = restore(file, graph);
+        // CheckpointListener saves at an epoch's end before DL4J counts the epoch: count it here.
+        if (resumed instanceof MultiLayerNetwork) {
+            ((MultiLayerNetwork) resumed).incrementEpochCount();
+        } else {
+            ((ComputationGraph) resumed).incrementEpochCount();
+        }
+        GrowthListener resumedGrowth = new GrowthListener(policy("random")).restoreState(file);
+        resumed.setListeners(resumedGrowth);
+        fit(resumed, 2);
+
+        assertEquals(eventsWithoutTimings(wholeGrowth.history()), eventsWithoutTimings(resumedGrowth.history()));
+        assertArrayEquals(NetState.of(whole).params, NetState.of(resumed).params);
+        assertArrayEquals(NetState.of(whole).updaterState, NetState.of(resumed).updaterState);
+    }
 }
