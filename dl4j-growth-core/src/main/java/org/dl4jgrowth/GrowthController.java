@@ -15,6 +15,7 @@ import org.dl4jgrowth.rewrite.RewriteResult;
 import org.dl4jgrowth.rewrite.UnitMap;
 import org.dl4jgrowth.signal.SignalKind;
 import org.dl4jgrowth.when.TrainingProgress;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.rng.Random;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
@@ -69,6 +70,10 @@ public final class GrowthController {
     private Consumer<GrowthEvent> onGrowth = e -> { };
     /** The current (or, between epochs, the last) training minibatch, when no growth data was given. */
     private MultiDataSet trainingBatch;
+    /** Growth data a driver gave with the current call; used first, for that call only. */
+    private MultiDataSet callData;
+    /** Statistics a driver computed elsewhere (a sum over workers), for the next call only. */
+    private final Map<String, Object[]> supplied = new LinkedHashMap<>();
     private long lastGrowthIteration = -1;
     private int lastGrowthEpoch = -1;
 
@@ -121,8 +126,9 @@ public final class GrowthController {
         List<GrowthState.Companion> arrays = new ArrayList<>();
         for (String name : companions.names()) {
             CompanionArrays.Entry e = companions.entry(name);
+            INDArray flat = e.array().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).dup('c');
             arrays.add(new GrowthState.Companion(name, e.layer(), e.param(), e.freshValue(), e.array().shape(),
-                    e.array().dup('c').castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector()));
+                    flat.reshape('c', new long[]{flat.length()}).toDoubleVector(), e.array().dataType().name()));
         }
         return new GrowthState(GrowthState.FORMAT, history, lastGrowthIteration, lastGrowthEpoch,
                 random == null ? null : random.rootState(), random == null ? null : random.nodeState(), arrays);
@@ -154,8 +160,9 @@ public final class GrowthController {
             companions.remove(name);
         }
         for (GrowthState.Companion c : state.companions()) {
-            companions.register(c.name(), c.layer(), c.param(), Nd4j.create(c.values(), c.shape(), 'c'),
-                    c.freshValue());
+            INDArray a = Nd4j.create(c.values(), c.shape(), 'c')
+                    .castTo(org.nd4j.linalg.api.buffer.DataType.valueOf(c.dataType()));
+            companions.register(c.name(), c.layer(), c.param(), a, c.freshValue());
         }
         return this;
     }
@@ -218,6 +225,70 @@ public final class GrowthController {
         return consider(net, NetworkAdapter.of(net).iterationCount(), epoch, true);
     }
 
+    /**
+     * {@link #onIteration(Model, long, int)} with the minibatch the driver trained on as this call's
+     * growth data (several inputs and outputs allowed: a multi-input graph can grow).
+     */
+    public synchronized Optional<GrowthEvent> onIteration(Model net, long iteration, int epoch, MultiDataSet data) {
+        return withCallData(data, () -> onIteration(net, iteration, epoch));
+    }
+
+    /** {@link #onEpochEnd(Model, int)} with {@code data} as this call's growth data. */
+    public synchronized Optional<GrowthEvent> onEpochEnd(Model net, int epoch, MultiDataSet data) {
+        return withCallData(data, () -> onEpochEnd(net, epoch));
+    }
+
+    /** {@link #growNow(Model)} with {@code data} as this call's growth data. */
+    public synchronized Optional<GrowthEvent> growNow(Model net, MultiDataSet data) {
+        return withCallData(data, () -> growNow(net));
+    }
+
+    /** {@link #onIteration(Model, long, int, MultiDataSet)} for a single-input, single-output minibatch. */
+    public synchronized Optional<GrowthEvent> onIteration(Model net, long iteration, int epoch,
+                                                       org.nd4j.linalg.dataset.api.DataSet data) {
+        return onIteration(net, iteration, epoch, NetworkAdapter.toMulti(data));
+    }
+
+    /** {@link #onEpochEnd(Model, int, MultiDataSet)} for a single-input, single-output minibatch. */
+    public synchronized Optional<GrowthEvent> onEpochEnd(Model net, int epoch, org.nd4j.linalg.dataset.api.DataSet data) {
+        return onEpochEnd(net, epoch, NetworkAdapter.toMulti(data));
+    }
+
+    /** {@link #growNow(Model, MultiDataSet)} for a single-input, single-output minibatch. */
+    public synchronized Optional<GrowthEvent> growNow(Model net, org.nd4j.linalg.dataset.api.DataSet data) {
+        return growNow(net, NetworkAdapter.toMulti(data));
+    }
+
+    private Optional<GrowthEvent> withCallData(MultiDataSet data, java.util.function.Supplier<Optional<GrowthEvent>> call) {
+        Preconditions.checkNotNull(data, "growth data must not be null");
+        Preconditions.checkArgument(data.numFeatureArrays() >= 1 && data.numLabelsArrays() >= 1,
+                "growth data needs features and labels (got %s features and %s labels arrays)",
+                data.numFeatureArrays(), data.numLabelsArrays());
+        callData = data;
+        try {
+            return call.get();
+        } finally {
+            callData = null;
+        }
+    }
+
+    /**
+     * GradMax's statistic for {@code layer}, computed elsewhere, for the next call
+     * ({@code onIteration}, {@code onEpochEnd} or {@code growNow}) only: {@code sum} is
+     * G = Σ h δᵀ over {@code examples} examples, for instance the sum of
+     * {@link org.dl4jgrowth.signal.GradientStatistic#computeMulti} over workers' minibatches on
+     * replicas of this network. Triggers, selectors and initialisers use it exactly as a statistic
+     * computed here, and no growth data is read for that layer.
+     */
+    public synchronized GrowthController supplyStatistic(String layer, INDArray sum, long examples) {
+        Preconditions.checkArgument(layer != null && !layer.isEmpty(), "supplyStatistic(layer, ...): give a layer name");
+        Preconditions.checkNotNull(sum, "supplyStatistic(\"%s\", sum, ...): sum must not be null", layer);
+        Preconditions.checkArgument(examples >= 1,
+                "supplyStatistic(\"%s\", sum, examples): examples must be at least 1 (got: %s)", layer, examples);
+        supplied.put(layer, new Object[]{sum, examples});
+        return this;
+    }
+
     /** Grows now, whatever the trigger says (still within the caps). */
     public synchronized Optional<GrowthEvent> growNow(Model net) {
         bind(net);
@@ -265,7 +336,16 @@ public final class GrowthController {
      * Signals the planner asked for are computed on demand and cached, and reused by initialisers.
      */
     private Optional<GrowthEvent> consider(Model net, TrainingProgress p, boolean forced) {
+        try {
+            return decide(net, p, forced);
+        } finally {
+            supplied.clear();
+        }
+    }
+
+    private Optional<GrowthEvent> decide(Model net, TrainingProgress p, boolean forced) {
         org.dl4jgrowth.signal.StatisticSignals signals = signals(net);
+        supplied.forEach((layer, v) -> signals.supply(layer, (INDArray) v[0], (Long) v[1]));
         Optional<GrowthProposal> proposal = planner.propose(new PlanningContext(adapter, p, signals,
                 history.events(), policy::maxWidth, random(), forced, companions));
         if (proposal.isEmpty()) {
@@ -378,6 +458,10 @@ public final class GrowthController {
 
     private List<MultiDataSet> growthBatches() {
         List<MultiDataSet> out = new ArrayList<>();
+        if (callData != null) {
+            out.add(callData);
+            return out;
+        }
         if (growthData != null) {
             if (growthData.resetSupported()) {
                 growthData.reset();

@@ -51,6 +51,8 @@ public final class GrowthListener extends BaseTrainingListener {
     private final CheckpointListener checkpoints;
     /** Checkpoint files seen so far: those there before training, and those already given our state. */
     private Set<String> seenCheckpoints;
+    private boolean epochStarted;
+    private boolean warnedNoEpochs;
 
     public GrowthListener(GrowthPolicy policy) {
         this(policy.newController(), null);
@@ -112,7 +114,19 @@ public final class GrowthListener extends BaseTrainingListener {
     }
 
     @Override
+    public void onEpochStart(Model model) {
+        epochStarted = true;
+    }
+
+    @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        if (!epochStarted && !warnedNoEpochs) {
+            // fit(DataSet), fit(INDArray...) and hand-written loops call no epoch callbacks.
+            warnedNoEpochs = true;
+            org.slf4j.LoggerFactory.getLogger(GrowthListener.class).warn("Training without epoch callbacks "
+                    + "(fit(DataSet) or a loop of its own): epoch-based triggers (atEpochs, everyEpochs) fire only "
+                    + "if the loop calls growthListener.controller().onEpochEnd(net, epoch) at each epoch's end");
+        }
         stampCheckpoints();
         controller.onIteration(model, iteration, epoch);
     }

@@ -25,7 +25,7 @@ public final class GrowthState {
     public static final int FORMAT = 1;
 
     /** One companion array, with its values in c order. */
-    @JsonPropertyOrder({"name", "layer", "param", "freshValue", "shape", "values"})
+    @JsonPropertyOrder({"name", "layer", "param", "freshValue", "dataType", "shape", "values"})
     public static final class Companion {
         private final String name;
         private final String layer;
@@ -33,11 +33,14 @@ public final class GrowthState {
         private final double freshValue;
         private final long[] shape;
         private final double[] values;
+        private final String dataType;
 
         @JsonCreator
         public Companion(@JsonProperty("name") String name, @JsonProperty("layer") String layer,
                          @JsonProperty("param") String param, @JsonProperty("freshValue") double freshValue,
-                         @JsonProperty("shape") long[] shape, @JsonProperty("values") double[] values) {
+                         @JsonProperty("shape") long[] shape, @JsonProperty("values") double[] values,
+                         @JsonProperty("dataType") String dataType) {
+            this.dataType = dataType == null ? "DOUBLE" : dataType;
             this.name = Preconditions.checkNotNull(name, "companion name");
             this.layer = Preconditions.checkNotNull(layer, "companion '%s': layer", name);
             this.param = Preconditions.checkNotNull(param, "companion '%s': param", name);
@@ -76,6 +79,11 @@ public final class GrowthState {
             return values.clone();
         }
 
+        /** ND4J's name of the array's data type ("FLOAT", "DOUBLE", ...). */
+        public String dataType() {
+            return dataType;
+        }
+
         @Override
         public boolean equals(Object o) {
             if (!(o instanceof Companion)) {
@@ -84,7 +92,7 @@ public final class GrowthState {
             Companion c = (Companion) o;
             return name.equals(c.name) && layer.equals(c.layer) && param.equals(c.param)
                     && Double.compare(freshValue, c.freshValue) == 0 && Arrays.equals(shape, c.shape)
-                    && Arrays.equals(values, c.values);
+                    && Arrays.equals(values, c.values) && dataType.equals(c.dataType);
         }
 
         @Override

@@ -281,6 +281,12 @@ class GrowthDataTest {
         assertTrue(withMask.sub(rows).norm2Number().doubleValue() < 1e-5 * scale,
                 "masked batch = its unmasked rows: " + withMask.sub(rows).norm2Number() + " of " + scale);
         assertTrue(all.sub(rows).norm2Number().doubleValue() > 1e-2 * scale, "the mask matters here");
+        // The signal is a mean over the examples that count: the masked batch's equals its rows'.
+        double topMasked = new org.dl4jgrowth.signal.StatisticSignals(net,
+                () -> List.of(NetworkAdapter.toMulti(masked)), List::of).topSingularValue("h2");
+        double topRows = new org.dl4jgrowth.signal.StatisticSignals(net,
+                () -> List.of(NetworkAdapter.toMulti(kept)), List::of).topSingularValue("h2");
+        assertEquals(topRows, topMasked, 1e-5 * topRows, "mean over the 20 unmasked examples, not all 30");
 
         // Inside fit(): the captured training minibatch carries its mask to the statistic.
         Model trained = digitsMlp(graph);

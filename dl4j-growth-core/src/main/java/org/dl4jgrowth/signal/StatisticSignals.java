@@ -33,6 +33,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     private List<String> growableLayers;
     private final Map<String, INDArray> statistics = new HashMap<>();
     private final Map<String, Double> topValues = new HashMap<>();
+    private final Map<String, Long> suppliedExamples = new HashMap<>();
     private final Random random;
     private long nanos;
     private long passes;
@@ -65,6 +66,15 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     /** Examples those passes covered. */
     public long examples() {
         return examples;
+    }
+
+    /**
+     * Uses {@code sum}, G over {@code examples} examples computed elsewhere, as the statistic of
+     * {@code layer}: cached as if computed here, so no growth data is read for it.
+     */
+    public void supply(String layer, INDArray sum, long examples) {
+        statistics.put(layer, sum);
+        suppliedExamples.put(layer, examples);
     }
 
     /** True when the statistic of {@code layer} has been computed (and is cached). */
@@ -137,8 +147,12 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
                 return Double.NaN;
             }
             long n = 0;
-            for (MultiDataSet ds : batches()) {
-                n += examplesCounted(ds);
+            if (suppliedExamples.containsKey(l)) {
+                n = suppliedExamples.get(l);
+            } else {
+                for (MultiDataSet ds : batches()) {
+                    n += examplesCounted(ds);
+                }
             }
             if (n == 0) {
                 return 0.0;
@@ -164,7 +178,8 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
             if (m == null) {
                 return n;   // an unmasked output: every example contributes through it
             }
-            INDArray rows = m.reshape('c', m.size(0), m.length() / m.size(0)).neq(0).castTo(DataType.INT32).sum(1);
+            INDArray rows = m.reshape('c', new long[]{m.size(0), m.length() / m.size(0)}).neq(0)
+                    .castTo(DataType.INT32).sum(1);
             any = any == null ? rows : any.addi(rows);
         }
         return any == null ? n : any.gt(0).castTo(DataType.INT32).sumNumber().longValue();

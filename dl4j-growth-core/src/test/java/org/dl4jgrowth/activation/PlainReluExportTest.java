@@ -224,22 +224,7 @@ class PlainReluExportTest {
     }
 
     private static String classpathWithoutLibrary() throws URISyntaxException {
-        Path mainClasses = Paths.get(ActivationGrowthReLU.class.getProtectionDomain().getCodeSource()
-                .getLocation().toURI()).toAbsolutePath().normalize();
-        List<String> kept = new ArrayList<>();
-        boolean removed = false;
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            if (entry.isEmpty()) {
-                continue;
-            }
-            if (Paths.get(entry).toAbsolutePath().normalize().equals(mainClasses)) {
-                removed = true;
-            } else {
-                kept.add(entry);
-            }
-        }
-        assertTrue(removed, "did not find " + mainClasses + " on the test classpath");
-        return String.join(File.pathSeparator, kept);
+        return org.dl4jgrowth.testing.ChildJvm.classpathWithout(ActivationGrowthReLU.class);
     }
 
     private static IActivation activationOf(MultiLayerConfiguration conf, int layer) {
