@@ -72,6 +72,8 @@ public final class GrowthController {
     private MultiDataSet trainingBatch;
     /** Growth data a driver gave with the current call; used first, for that call only. */
     private MultiDataSet callData;
+    private Object growableFor;
+    private List<String> growable;
     /** Statistics a driver computed elsewhere (a sum over workers), for the next call only. */
     private final Map<String, Object[]> supplied = new LinkedHashMap<>();
     private long lastGrowthIteration = -1;
@@ -356,8 +358,21 @@ public final class GrowthController {
 
     /** Lazy: nothing is computed unless a trigger, selector or initialiser asks. */
     private org.dl4jgrowth.signal.StatisticSignals signals(Model net) {
-        return new org.dl4jgrowth.signal.StatisticSignals(net, this::growthBatches,
-                () -> NetworkRewrite.growableLayers(net), random());
+        return new org.dl4jgrowth.signal.StatisticSignals(net, this::growthBatches, this::growableLayers, random());
+    }
+
+    /**
+     * The layers the network can grow, worked out once per configuration: the planner asks at every
+     * iteration, and finding them plans a rewrite of each layer. Every rewrite installs a new
+     * configuration object, which is what invalidates the answer.
+     */
+    private List<String> growableLayers() {
+        Object conf = adapter.liveConfiguration();
+        if (conf != growableFor) {
+            growable = NetworkRewrite.growableLayers(network);
+            growableFor = conf;
+        }
+        return growable;
     }
 
     private TrainingProgress progress(long iteration, int epoch, boolean atEpochEnd) {
