@@ -552,14 +552,7 @@ public abstract class NetworkAdapter {
 
         /** ComputationGraph keeps the current minibatch's labels in a private field without a getter. */
         private static INDArray[] labels(ComputationGraph g) {
-            try {
-                java.lang.reflect.Field f = ComputationGraph.class.getDeclaredField("labels");
-                f.setAccessible(true);
-                return (INDArray[]) f.get(g);
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("Cannot read the current labels of this ComputationGraph "
-                        + "(dl4j-growth supports DL4J 1.0.0-M2.1); give growth data explicitly", e);
-            }
+            return (INDArray[]) readField(g, ComputationGraph.class, "labels");
         }
 
         @Override

@@ -5,7 +5,6 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
 import org.dl4jgrowth.network.NetworkAdapter;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Map;
@@ -70,17 +69,9 @@ final class ModelHandle {
         return adapter.iterationCount();
     }
 
-    long epochCount() {
-        return adapter.epochCount();
-    }
-
     /** The configuration object the network holds now (every rewrite replaces it). */
     Object liveConfiguration() {
         return adapter.liveConfiguration();
-    }
-
-    DataType dataType() {
-        return model().params().dataType();
     }
 
     /** Runs the swap; on any failure puts every field of the network (and its optimizer's updater) back. */

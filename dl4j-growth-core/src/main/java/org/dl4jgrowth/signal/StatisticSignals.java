@@ -77,11 +77,6 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
         suppliedExamples.put(layer, examples);
     }
 
-    /** True when the statistic of {@code layer} has been computed (and is cached). */
-    public boolean hasGradientStatistic(String layer) {
-        return statistics.containsKey(layer);
-    }
-
     /**
      * A source that hands out only what has been computed: what the rewrite gets, so that it never
      * runs the network itself.

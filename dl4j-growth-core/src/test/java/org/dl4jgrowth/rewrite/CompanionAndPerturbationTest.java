@@ -146,4 +146,22 @@ class CompanionAndPerturbationTest {
         assertTrue(ratio > 3.2 && ratio < 4.8, "halving delta quarters the change (second order): " + ratio
                 + " from " + change[0] + " and " + change[1]);
     }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void theDefaultPerturbationIsSmallAndOfOppositeSignsInTheHalves(boolean graph) {
+        Model net = TestNets.build(TestNets.DENSE_DENSE, TestNets.base(1, new Adam(0.01), DataType.DOUBLE), graph);
+        INDArray w = TestNets.layer(net, "d1").getParam("W").dup();
+        INDArray x = TestNets.DENSE_DENSE.input(16, 9, DataType.DOUBLE);
+        INDArray out = TestNets.output(net, x).dup();
+        NetworkRewrite.of(net).unitMap("d1", UnitMap.splitPerturbed(6, 2)).seed(5).apply();
+        INDArray grown = TestNets.layer(net, "d1").getParam("W");
+        INDArray delta = grown.getColumn(2).sub(w.getColumn(2));
+        double ratio = delta.norm2Number().doubleValue() / w.getColumn(2).norm2Number().doubleValue();
+        assertTrue(ratio > 1e-4 && ratio < 0.1, "the layer's weight init times 1e-2: |d|/|w| = " + ratio);
+        assertTrue(grown.getColumn(6).sub(w.getColumn(2).sub(delta)).amaxNumber().doubleValue() < 1e-12,
+                "the appended half is w - d");
+        double change = TestNets.output(net, x).sub(out).amaxNumber().doubleValue();
+        assertTrue(change < 1e-3, "the output barely moves: " + change);
+    }
 }
