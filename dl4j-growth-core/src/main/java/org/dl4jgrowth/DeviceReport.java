@@ -1,6 +1,6 @@
 package org.dl4jgrowth;
 
-import com.google.common.base.Preconditions;
+import org.nd4j.shade.guava.base.Preconditions;
 import org.bytedeco.javacpp.Pointer;
 import org.dl4jgrowth.linalg.SvdEngines;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,6 +1,6 @@
 package org.dl4jgrowth;
 
-import com.google.common.base.Preconditions;
+import org.nd4j.shade.guava.base.Preconditions;
 import org.deeplearning4j.nn.api.Model;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.network.NetworkAdapter;

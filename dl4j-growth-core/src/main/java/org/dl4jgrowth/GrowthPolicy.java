@@ -1,7 +1,7 @@
 package org.dl4jgrowth;
 
-import com.google.common.base.Preconditions;
-import com.google.common.collect.ImmutableMap;
+import org.nd4j.shade.guava.base.Preconditions;
+import org.nd4j.shade.guava.collect.ImmutableMap;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.plan.GrowthPlanner;
 import org.dl4jgrowth.plan.LayerwisePlanner;

@@ -1,9 +1,9 @@
 package org.dl4jgrowth.data;
 
-import com.google.common.annotations.VisibleForTesting;
-import com.google.common.base.Preconditions;
-import com.google.common.base.Supplier;
-import com.google.common.base.Suppliers;
+import org.nd4j.shade.guava.annotations.VisibleForTesting;
+import org.nd4j.shade.guava.base.Preconditions;
+import org.nd4j.shade.guava.base.Supplier;
+import org.nd4j.shade.guava.base.Suppliers;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,7 +1,7 @@
 package org.dl4jgrowth.how;
 
-import com.google.common.base.Preconditions;
-import com.google.common.collect.ImmutableList;
+import org.nd4j.shade.guava.base.Preconditions;
+import org.nd4j.shade.guava.collect.ImmutableList;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

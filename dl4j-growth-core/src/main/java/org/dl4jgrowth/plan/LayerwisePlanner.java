@@ -1,6 +1,6 @@
 package org.dl4jgrowth.plan;
 
-import com.google.common.base.Preconditions;
+import org.nd4j.shade.guava.base.Preconditions;
 import org.dl4jgrowth.when.GrowthTrigger;
 import org.dl4jgrowth.where.GrowthAmount;
 import org.dl4jgrowth.where.SiteSelector;

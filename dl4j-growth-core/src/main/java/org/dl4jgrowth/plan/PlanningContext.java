@@ -1,6 +1,6 @@
 package org.dl4jgrowth.plan;
 
-import com.google.common.collect.ImmutableList;
+import org.nd4j.shade.guava.collect.ImmutableList;
 import org.dl4jgrowth.GrowthEvent;
 import org.dl4jgrowth.network.NetworkAdapter;
 import org.dl4jgrowth.rewrite.CompanionArrays;

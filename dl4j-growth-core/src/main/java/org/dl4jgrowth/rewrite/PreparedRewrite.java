@@ -1,6 +1,6 @@
 package org.dl4jgrowth.rewrite;
 
-import com.google.common.base.Preconditions;
+import org.nd4j.shade.guava.base.Preconditions;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Map;

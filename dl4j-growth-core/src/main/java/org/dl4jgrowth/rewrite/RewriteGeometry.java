@@ -1,7 +1,7 @@
 package org.dl4jgrowth.rewrite;
 
-import com.google.common.collect.ImmutableList;
-import com.google.common.collect.ImmutableMap;
+import org.nd4j.shade.guava.collect.ImmutableList;
+import org.nd4j.shade.guava.collect.ImmutableMap;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;

@@ -1,6 +1,6 @@
 package org.dl4jgrowth.rewrite;
 
-import com.google.common.collect.ImmutableList;
+import org.nd4j.shade.guava.collect.ImmutableList;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;

@@ -1,6 +1,6 @@
 package org.dl4jgrowth.rewrite;
 
-import com.google.common.collect.ImmutableMap;
+import org.nd4j.shade.guava.collect.ImmutableMap;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

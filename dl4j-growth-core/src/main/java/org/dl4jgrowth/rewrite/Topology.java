@@ -1,6 +1,6 @@
 package org.dl4jgrowth.rewrite;
 
-import com.google.common.collect.ImmutableList;
+import org.nd4j.shade.guava.collect.ImmutableList;
 import org.deeplearning4j.nn.api.OptimizationAlgorithm;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.InputPreProcessor;

@@ -1,6 +1,6 @@
 package org.dl4jgrowth.when;
 
-import com.google.common.base.Joiner;
+import org.nd4j.shade.guava.base.Joiner;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 

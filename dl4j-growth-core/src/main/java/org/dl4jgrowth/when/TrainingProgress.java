@@ -1,6 +1,6 @@
 package org.dl4jgrowth.when;
 
-import com.google.common.base.Preconditions;
+import org.nd4j.shade.guava.base.Preconditions;
 
 import java.util.Objects;
 

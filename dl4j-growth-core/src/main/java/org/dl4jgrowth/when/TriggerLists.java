@@ -1,7 +1,7 @@
 package org.dl4jgrowth.when;
 
-import com.google.common.base.Preconditions;
-import com.google.common.collect.ImmutableList;
+import org.nd4j.shade.guava.base.Preconditions;
+import org.nd4j.shade.guava.collect.ImmutableList;
 
 import java.util.List;
 

@@ -1,7 +1,7 @@
 package org.dl4jgrowth.where;
 
-import com.google.common.base.Preconditions;
-import com.google.common.collect.ImmutableList;
+import org.nd4j.shade.guava.base.Preconditions;
+import org.nd4j.shade.guava.collect.ImmutableList;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
