@@ -125,6 +125,26 @@ public final class DeviceReport implements Serializable {
     }
 
     /**
+     * Bytes ND4J can still allocate on the current device, or {@link #UNKNOWN}: the free memory of
+     * {@link #current()}, and on the host also no more than JavaCPP's own limit leaves
+     * ({@code -Dorg.bytedeco.javacpp.maxbytes}, by default the JVM's maximum heap), since ND4J's
+     * off-heap arrays count against it. Growth refuses requests beyond this before allocating.
+     */
+    public static long allocatableBytes() {
+        DeviceReport r = current();
+        long free = r.freeMemoryBytes();
+        if (r.host()) {
+            long max = probe("JavaCPP max bytes", Pointer::maxBytes, UNKNOWN);
+            long used = probe("JavaCPP total bytes", Pointer::totalBytes, UNKNOWN);
+            if (max > 0 && used >= 0) {
+                long headroom = Math.max(0, max - used);
+                free = free < 0 ? headroom : Math.min(free, headroom);
+            }
+        }
+        return free;
+    }
+
+    /**
      * Builds a report from the executioner's environment properties and what was asked of ND4J
      * directly. Kept apart from {@link #current()} so that the parsing can be tested with a
      * CUDA-shaped {@code env} on a machine without a GPU. Missing or malformed keys give unknown

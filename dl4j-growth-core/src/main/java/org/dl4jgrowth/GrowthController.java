@@ -47,6 +47,17 @@ import java.util.function.Consumer;
  * listener captured it in {@code onForwardPass} with its masks. Driven without a listener, the
  * controller falls back to the minibatch the network holds.
  *
+ * <p>Before it first changes anything the controller checks the policy against the network
+ * (see {@code validate}): static misconfiguration fails there, not an epoch into training. At
+ * growth time, unusable growth data or a growth that would not fit in memory is skipped and recorded
+ * ({@link GrowthHistory#skips()}) or thrown, as {@link #onBadGrowth} says; after a growth has been
+ * swapped in, nothing is thrown (a failing history write or callback is logged at WARN).
+ *
+ * <p>Thread-safety: all public methods are synchronised, so one growth runs at a time per
+ * controller (per network). While the listener reports {@code fit()} running on a thread, growth
+ * requested from any other thread is refused ({@code IllegalStateException} naming the training
+ * thread); drivers that train and grow on one thread, or grow between rounds, are unaffected.
+ *
  * <p>A controller belongs to the first network it sees and refuses any other: its history, counts
  * and random generator describe that network alone. Use one controller per network
  * ({@link GrowthPolicy#newController()}).
@@ -78,6 +89,11 @@ public final class GrowthController {
     private final Map<String, Object[]> supplied = new LinkedHashMap<>();
     private long lastGrowthIteration = -1;
     private int lastGrowthEpoch = -1;
+    private BadGrowthAction onBadGrowth = BadGrowthAction.SKIP;
+    /** The history file missed a write (the failure was logged); retried at the next growth and epoch end. */
+    private boolean historyPending;
+    /** The thread running fit(), while it runs (told by the listener's callbacks); null otherwise. */
+    private volatile Thread trainingThread;
 
     GrowthController(GrowthPolicy policy) {
         this.policy = Preconditions.checkNotNull(policy, "policy");
@@ -100,13 +116,53 @@ public final class GrowthController {
         return this;
     }
 
-    /** Rewrites this JSON file with the whole history after every growth. */
+    /**
+     * Rewrites this JSON file with the whole history after every growth. Checked now: its directory
+     * must exist and be writable, and the file, if it exists, must be a writable regular file. A
+     * write that fails later (disk full, directory removed) is logged at WARN and retried at the
+     * next growth and at each epoch end; it never ends training, and {@link #history()} stays right.
+     */
     public synchronized GrowthController historyFile(Path file) {
-        this.historyFile = Preconditions.checkNotNull(file, "historyFile(file): file must not be null");
+        Preconditions.checkNotNull(file, "historyFile(file): file must not be null");
+        checkWritable(file);
+        this.historyFile = file;
         return this;
     }
 
-    /** Called with each event right after the growth (on the training thread: keep it short). */
+    static void checkWritable(Path file) {
+        Path abs = file.toAbsolutePath();
+        Path dir = abs.getParent();
+        if (dir == null || !java.nio.file.Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("historyFile(" + file + "): the directory " + dir
+                    + " does not exist (or is not a directory); create it first");
+        }
+        if (!java.nio.file.Files.isWritable(dir)) {
+            throw new IllegalArgumentException("historyFile(" + file + "): the directory " + dir + " is not writable");
+        }
+        if (java.nio.file.Files.exists(abs) && (!java.nio.file.Files.isRegularFile(abs)
+                || !java.nio.file.Files.isWritable(abs))) {
+            throw new IllegalArgumentException("historyFile(" + file + "): " + abs
+                    + " exists and is not a writable regular file");
+        }
+    }
+
+    /**
+     * What to do when, at growth time, the growth data or its statistic is unusable (NaN, infinity,
+     * an all-zero statistic) or the growth would not fit in memory: {@link BadGrowthAction#SKIP}
+     * (the default: WARN, a {@link GrowthSkip} in the history, training goes on) or
+     * {@link BadGrowthAction#FAIL} (the refusal is thrown). The network is unchanged either way.
+     */
+    public synchronized GrowthController onBadGrowth(BadGrowthAction action) {
+        this.onBadGrowth = Preconditions.checkNotNull(action, "onBadGrowth(action): action must not be null");
+        return this;
+    }
+
+    /**
+     * Called with each event right after the growth (on the training thread: keep it short). The
+     * growth has happened by then: if the callback throws, the exception is logged at WARN with the
+     * event and training goes on (the network and its history agree; the callback is called again
+     * at the next growth).
+     */
     public synchronized GrowthController onGrowth(Consumer<GrowthEvent> callback) {
         this.onGrowth = Preconditions.checkNotNull(callback, "onGrowth(callback): callback must not be null");
         return this;
@@ -152,7 +208,8 @@ public final class GrowthController {
             throw new IllegalArgumentException("restore(state): the state was saved with policy " + saved.policy()
                     + ", but this controller has " + policy + "; resume with the same policy");
         }
-        history = new GrowthHistory(saved == null ? Provenance.of(policy) : saved, state.history().events());
+        history = new GrowthHistory(saved == null ? Provenance.of(policy) : saved, state.history().events(),
+                state.history().skips());
         lastGrowthIteration = state.lastGrowthIteration();
         lastGrowthEpoch = state.lastGrowthEpoch();
         if (state.randomRoot() != null) {
@@ -224,6 +281,9 @@ public final class GrowthController {
     /** Called at the end of epoch {@code epoch} (0-based); grows if the trigger says so. */
     public synchronized Optional<GrowthEvent> onEpochEnd(Model net, int epoch) {
         Preconditions.checkArgument(epoch >= 0, "onEpochEnd(net, epoch): epoch must be at least 0 (got: %s)", epoch);
+        if (historyPending) {
+            writeHistory();
+        }
         return consider(net, NetworkAdapter.of(net).iterationCount(), epoch, true);
     }
 
@@ -291,8 +351,14 @@ public final class GrowthController {
         return this;
     }
 
-    /** Grows now, whatever the trigger says (still within the caps). */
+    /**
+     * Grows now, whatever the trigger says (still within the caps). Not while {@code fit()} runs on
+     * another thread: DL4J's networks are not thread-safe (their {@code fit(DataSet)} is not even
+     * synchronised), so such a call is refused naming the training thread. From the training thread
+     * (a listener, a callback) or between {@code fit()} calls it is fine.
+     */
     public synchronized Optional<GrowthEvent> growNow(Model net) {
+        requireTrainingThread("growNow");
         bind(net);
         return consider(net, progress(adapter.iterationCount(), adapter.epochCount(), false), true);
     }
@@ -322,12 +388,36 @@ public final class GrowthController {
         trainingBatch = adapter.heldBatch();
     }
 
+    /**
+     * The listener tells the controller that {@code fit()} is running on the calling thread (from
+     * its first callback of an epoch or iteration) or that it has paused (epoch end; iteration end
+     * when there are no epoch callbacks). While it runs, growth from any other thread is refused.
+     */
+    synchronized void attach(Model net) {
+        bind(net);
+        trainingRunning(true);
+    }
+
+    void trainingRunning(boolean running) {
+        trainingThread = running ? Thread.currentThread() : null;
+    }
+
+    private void requireTrainingThread(String call) {
+        Thread t = trainingThread;
+        if (t != null && t != Thread.currentThread()) {
+            throw new IllegalStateException(call + "(...) was called on thread '" + Thread.currentThread().getName()
+                    + "' while fit() runs on thread '" + t.getName() + "': a network can only change shape on the "
+                    + "thread that trains it. Grow from a listener or the onGrowth callback, or after fit() returns");
+        }
+    }
+
     /** The minibatch kept as default growth data (tests check it is outside workspaces). */
     synchronized MultiDataSet keptTrainingBatch() {
         return trainingBatch;
     }
 
     private Optional<GrowthEvent> consider(Model net, long iteration, int epoch, boolean atEpochEnd) {
+        requireTrainingThread(atEpochEnd ? "onEpochEnd" : "onIteration");
         bind(net);
         return consider(net, progress(iteration, epoch, atEpochEnd), false);
     }
@@ -340,6 +430,21 @@ public final class GrowthController {
     private Optional<GrowthEvent> consider(Model net, TrainingProgress p, boolean forced) {
         try {
             return decide(net, p, forced);
+        } catch (org.dl4jgrowth.signal.GrowthDataException | org.dl4jgrowth.rewrite.InfeasibleGrowthException e) {
+            // Both are refused before the network is touched: skipping leaves it exactly as it was.
+            if (onBadGrowth == BadGrowthAction.FAIL) {
+                throw e;
+            }
+            String layer = e instanceof org.dl4jgrowth.signal.GrowthDataException
+                    ? ((org.dl4jgrowth.signal.GrowthDataException) e).layer()
+                    : ((org.dl4jgrowth.rewrite.InfeasibleGrowthException) e).layer();
+            GrowthSkip skip = new GrowthSkip(p.iteration(), p.epoch(), p.atEpochEnd(),
+                    layer == null ? List.of() : List.of(layer), e.getMessage());
+            history.addSkip(skip);
+            log.warn("Growth skipped at iteration {} (epoch {}), network unchanged: {}", p.iteration(), p.epoch(),
+                    e.getMessage());
+            writeHistory();
+            return Optional.empty();
         } finally {
             supplied.clear();
         }
@@ -358,7 +463,11 @@ public final class GrowthController {
 
     /** Lazy: nothing is computed unless a trigger, selector or initialiser asks. */
     private org.dl4jgrowth.signal.StatisticSignals signals(Model net) {
-        return new org.dl4jgrowth.signal.StatisticSignals(net, this::growthBatches, this::growableLayers, random());
+        String source = callData != null ? "the growth data given with this call"
+                : growthData != null ? "the growthData(...) iterator"
+                : "the training minibatch of iteration " + adapter.iterationCount();
+        return new org.dl4jgrowth.signal.StatisticSignals(net, this::growthBatches, this::growableLayers, random())
+                .describedAs(source);
     }
 
     /**
@@ -380,19 +489,14 @@ public final class GrowthController {
                 .growthHistory(history.size(), lastGrowthIteration, lastGrowthEpoch).build();
     }
 
-    /** Ties the controller to its network and checks the policy's layer names against it once. */
+    /**
+     * Ties the controller to its network, checking once, before training changes anything, all
+     * that can be checked without training ({@link #validate}).
+     */
     private void bind(Model net) {
         Preconditions.checkNotNull(net, "network");
         if (network == null) {
-            List<String> growable = NetworkRewrite.growableLayers(net);
-            for (String layer : planner.namedLayers()) {
-                NetworkRewrite.width(net, layer);   // unknown or unsupported class: a clear error
-                if (!growable.contains(layer)) {
-                    throw new IllegalArgumentException("Layer '" + layer + "' named by the growth policy cannot be "
-                            + "grown in this network (its path to its consumers is not supported); growable layers: "
-                            + growable);
-                }
-            }
+            validate(net);
             network = net;
             adapter = NetworkAdapter.of(net);
         } else if (network != net) {
@@ -401,6 +505,105 @@ public final class GrowthController {
                     + "): its history and random generator belong to that network. Use one GrowthListener or "
                     + "GrowthPolicy.newController() per network.");
         }
+    }
+
+    /**
+     * Everything about the policy and the network that can be known before training: the network
+     * is initialised; every layer the policy names (selector, trigger, per-layer caps) exists and
+     * can grow; the growths the planner may make first are possible (widths within
+     * {@link UnitMap#MAX_WIDTH} and within the memory the backend can allocate) and acceptable to
+     * the initialiser (activation, consumer, layers grown together, flattens); the policy can grow
+     * something at all; growth data given with {@link #growthData} fits the network. Each failure
+     * is an {@code IllegalArgumentException} that says what to change; the network is not touched.
+     */
+    private void validate(Model net) {
+        NetworkAdapter a = NetworkAdapter.of(net);
+        if (!a.initialised()) {
+            throw new IllegalArgumentException("This " + a.typeName() + " is not initialised: call init() before "
+                    + "fit() with a GrowthListener (or before driving a GrowthController)");
+        }
+        List<String> growable = NetworkRewrite.growableLayers(net);
+        List<String> names = a.layerNames();
+        for (String layer : planner.namedLayers()) {
+            NetworkRewrite.width(net, layer);   // unknown or unsupported class: a clear error
+            if (!growable.contains(layer)) {
+                throw new IllegalArgumentException("Layer '" + layer + "' named by the growth policy cannot be "
+                        + "grown in this network (its path to its consumers is not supported); growable layers: "
+                        + growable);
+            }
+        }
+        for (Map.Entry<String, Integer> cap : policy.maxWidths().entrySet()) {
+            if (!names.contains(cap.getKey())) {
+                throw new IllegalArgumentException("maxWidth(\"" + cap.getKey() + "\", " + cap.getValue()
+                        + ") names no layer of this " + a.typeName() + ": its layers are " + names
+                        + " (growable: " + growable + ")");
+            }
+            if (!growable.contains(cap.getKey())) {
+                throw new IllegalArgumentException("maxWidth(\"" + cap.getKey() + "\", " + cap.getValue()
+                        + ") caps a layer that cannot grow; growable layers: " + growable);
+            }
+        }
+        java.util.function.ToIntFunction<String> width = layer -> NetworkRewrite.width(net, layer);
+        List<Map<String, Long>> first = planner.firstGrowths(growable, width, policy::maxWidth);
+        // Only the layer-wise planner's answer is complete (a method's own planner may narrow, or
+        // not know in advance), so only there does "nothing first" mean "nothing ever".
+        if (first.isEmpty() && history.size() == 0 && planner instanceof org.dl4jgrowth.plan.LayerwisePlanner) {
+            StringBuilder why = new StringBuilder();
+            List<String> named = planner.namedLayers();
+            for (String layer : named.isEmpty() ? growable : named) {
+                why.append(why.length() == 0 ? "" : ", ").append("'").append(layer).append("' has ")
+                        .append(width.applyAsInt(layer)).append(" units and maxWidth ").append(policy.maxWidth(layer));
+            }
+            throw new IllegalArgumentException("This growth policy can never grow this network: "
+                    + (why.length() == 0 ? "it has no growable layer" : why + "") + ". Raise maxWidth above the "
+                    + "current widths (or choose other layers)");
+        }
+        for (Map<String, Long> group : first) {
+            // The widths one growth may reach: possible at all, and in memory (refused before any allocation).
+            NetworkRewrite.requireFeasible(net, group);
+            // The initialiser sees the same geometry a real growth of these layers would have.
+            NetworkRewrite trial = NetworkRewrite.of(net).initializer(policy.initializer());
+            for (String layer : group.keySet()) {
+                trial.grow(layer, 1);
+            }
+            trial.plan();
+        }
+        if (growthData != null) {
+            checkGrowthData(a);
+        }
+    }
+
+    /** One minibatch of the growth data, shaped like the network's inputs and outputs. */
+    private void checkGrowthData(NetworkAdapter a) {
+        if (!growthData.resetSupported()) {
+            return;   // peeking would lose a minibatch: checked when used
+        }
+        growthData.reset();
+        if (!growthData.hasNext()) {
+            throw new IllegalArgumentException("The growth data given to growthData(...) is empty ("
+                    + growthData.getClass().getSimpleName() + " has no minibatch after reset())");
+        }
+        MultiDataSet batch = NetworkAdapter.toMulti(growthData.next());
+        growthData.reset();
+        try {
+            // One forward and backward pass on a private copy: DL4J's own checks of every shape. Its
+            // dropout draws from a throw-away generator: neither training's stream nor growth's moves.
+            NetworkAdapter copy = a.privateCopy();
+            org.dl4jgrowth.rewrite.RandomScope.run(Nd4j.getRandomFactory().getNewRandomInstance(policy.seed()),
+                    () -> copy.computeGradient(batch));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("The growth data given to growthData(...) does not fit this "
+                    + a.typeName() + ": a minibatch with features " + shapes(batch.getFeatures()) + " and labels "
+                    + shapes(batch.getLabels()) + " fails in the network: " + e.getMessage(), e);
+        }
+    }
+
+    private static String shapes(INDArray[] arrays) {
+        List<String> out = new ArrayList<>();
+        for (INDArray x : arrays) {
+            out.add(x == null ? "null" : java.util.Arrays.toString(x.shape()));
+        }
+        return out.toString();
     }
 
     private Optional<GrowthEvent> grow(Model net, TrainingProgress p, org.dl4jgrowth.signal.StatisticSignals signals,
@@ -433,7 +636,13 @@ public final class GrowthController {
         for (RewriteGeometry.Site site : geometry.sites()) {
             if (site.unitMap().freshCount() > 0
                     && inits.get(site.layer()).signals().contains(SignalKind.GRADIENT_STATISTIC)) {
-                signals.gradientStatistic(site.layer());
+                INDArray g = signals.gradientStatistic(site.layer());
+                if (g.amaxNumber().doubleValue() == 0) {
+                    throw new org.dl4jgrowth.signal.GrowthDataException(site.layer(), "The gradient statistic of "
+                            + "layer '" + site.layer() + "' is zero everywhere on this growth data: the loss does not "
+                            + "depend on new units there (dead units downstream, every label masked), so "
+                            + inits.get(site.layer()) + " has nothing to follow; the network was not changed");
+                }
             }
         }
         rewrite.statistics(signals.computed());
@@ -455,11 +664,38 @@ public final class GrowthController {
         lastGrowthIteration = p.iteration();
         lastGrowthEpoch = p.epoch();
         log.info("{}", event);
-        if (historyFile != null) {
-            history.writeJson(historyFile);
+        // From here on the growth has happened: nothing below may throw out of fit().
+        writeHistory();
+        try {
+            onGrowth.accept(event);
+        } catch (RuntimeException e) {
+            log.warn("The onGrowth callback threw for growth event {} (the growth stands, training goes on): {}",
+                    event.index(), e.toString(), e);
         }
-        onGrowth.accept(event);
         return Optional.of(event);
+    }
+
+    /** Writes the history file if there is one; a failure is logged and retried later, never thrown. */
+    private void writeHistory() {
+        if (historyFile == null) {
+            return;
+        }
+        try {
+            history.writeJson(historyFile);
+            if (historyPending) {
+                log.info("Growth history written to {} again after an earlier failure", historyFile);
+            }
+            historyPending = false;
+        } catch (RuntimeException e) {
+            historyPending = true;
+            log.warn("Could not write the growth history to {} ({}); the history in memory is complete and the "
+                    + "write is retried at the next growth and epoch end", historyFile, e.getMessage());
+        }
+    }
+
+    /** Whether the last write of the history file failed (it is retried). */
+    public synchronized boolean historyWritePending() {
+        return historyPending;
     }
 
     /**

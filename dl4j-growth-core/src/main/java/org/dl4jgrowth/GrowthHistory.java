@@ -20,9 +20,12 @@ import java.util.List;
  * The growth events of one network, in order, with what produced them ({@link #provenance()}).
  * Appending is synchronised; reads are snapshots.
  */
-@JsonPropertyOrder({"provenance", "events"})
+@JsonPropertyOrder({"provenance", "events", "skips"})
 public final class GrowthHistory {
     private final List<GrowthEvent> events = new ArrayList<>();
+    /** Growths asked for and not made (bad data, no room); absent from histories without any. */
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    private final List<GrowthSkip> skips = new ArrayList<>();
     @JsonInclude(JsonInclude.Include.NON_NULL)
     private final Provenance provenance;
 
@@ -35,11 +38,19 @@ public final class GrowthHistory {
         this.provenance = provenance;
     }
 
+    GrowthHistory(Provenance provenance, List<GrowthEvent> events) {
+        this(provenance, events, null);
+    }
+
     @JsonCreator
-    GrowthHistory(@JsonProperty("provenance") Provenance provenance, @JsonProperty("events") List<GrowthEvent> events) {
+    GrowthHistory(@JsonProperty("provenance") Provenance provenance, @JsonProperty("events") List<GrowthEvent> events,
+                  @JsonProperty("skips") List<GrowthSkip> skips) {
         this.provenance = provenance;
         if (events != null) {
             this.events.addAll(events);
+        }
+        if (skips != null) {
+            this.skips.addAll(skips);
         }
     }
 
@@ -59,6 +70,16 @@ public final class GrowthHistory {
     @JsonProperty("events")
     public synchronized List<GrowthEvent> events() {
         return ImmutableList.copyOf(events);
+    }
+
+    synchronized void addSkip(GrowthSkip s) {
+        skips.add(s);
+    }
+
+    /** Growths the policy asked for and the controller skipped (see {@link BadGrowthAction}), oldest first. */
+    @JsonProperty("skips")
+    public synchronized List<GrowthSkip> skips() {
+        return ImmutableList.copyOf(skips);
     }
 
     public synchronized int size() {
@@ -88,6 +109,7 @@ public final class GrowthHistory {
     @Override
     public synchronized boolean equals(Object o) {
         return o instanceof GrowthHistory && ((GrowthHistory) o).events().equals(events)
+                && ((GrowthHistory) o).skips().equals(skips)
                 && java.util.Objects.equals(((GrowthHistory) o).provenance, provenance);
     }
 

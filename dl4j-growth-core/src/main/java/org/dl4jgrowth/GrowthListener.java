@@ -41,6 +41,16 @@ import java.util.function.Consumer;
  * histories. The network object stays the same, but {@code Layer} objects taken from it before a
  * growth are stale afterwards.
  *
+ * <p>Checked before training changes anything: at its first callback ({@code onEpochStart}, or
+ * else the first {@code onForwardPass}) the listener refuses an uninitialised network, a second
+ * attachment of itself or another GrowthListener on the same network, and every static
+ * misconfiguration of the policy ({@link GrowthController}: layer names, caps, amounts, the
+ * initialiser against the layers it may grow, memory, growth data shapes).
+ *
+ * <p>Threads: the listener runs on the thread that calls {@code fit()}, and so does every growth
+ * (DL4J's networks are not thread-safe). While {@code fit()} runs, a growth asked of the
+ * controller from any other thread is refused with an error naming the training thread.
+ *
  * <p>Listener order: listeners before this one see the network before a growth at that iteration,
  * listeners after it see the grown network. A listener placed before it that changes the network's
  * minibatch in its own {@code onForwardPass} changes the default growth data too; give
@@ -53,6 +63,7 @@ public final class GrowthListener extends BaseTrainingListener {
     private Set<String> seenCheckpoints;
     private boolean epochStarted;
     private boolean warnedNoEpochs;
+    private boolean attachmentChecked;
 
     public GrowthListener(GrowthPolicy policy) {
         this(policy.newController(), null);
@@ -97,14 +108,50 @@ public final class GrowthListener extends BaseTrainingListener {
      */
     @Override
     public void onForwardPass(Model model, List<INDArray> activations) {
-        noteExistingCheckpoints();
+        started(model);
         controller.captureTrainingBatch(model);
     }
 
     @Override
     public void onForwardPass(Model model, Map<String, INDArray> activations) {
-        noteExistingCheckpoints();
+        started(model);
         controller.captureTrainingBatch(model);
+    }
+
+    /**
+     * The first callback of an epoch or iteration, before DL4J updates anything: the policy is
+     * checked against the network here (once), the listener's attachment too, and the controller
+     * learns which thread trains.
+     */
+    private void started(Model model) {
+        noteExistingCheckpoints();
+        if (!attachmentChecked) {
+            checkAttachment(model);
+            attachmentChecked = true;
+        }
+        controller.attach(model);
+    }
+
+    /** Attached twice (or beside another GrowthListener), every trigger would grow the network twice. */
+    private void checkAttachment(Model model) {
+        int self = 0;
+        int others = 0;
+        for (org.deeplearning4j.optimize.api.TrainingListener l : NetworkAdapter.of(model).listeners()) {
+            if (l == this) {
+                self++;
+            } else if (l instanceof GrowthListener) {
+                others++;
+            }
+        }
+        if (self > 1) {
+            throw new IllegalStateException("This GrowthListener is attached " + self + " times to the network: it "
+                    + "would grow it " + self + " times per trigger. Attach it once (setListeners/addListeners)");
+        }
+        if (others > 0) {
+            throw new IllegalStateException("The network has " + (others + 1) + " GrowthListeners: each would grow "
+                    + "it on its own trigger, with histories that disagree. Use one GrowthListener per network (a "
+                    + "planner or a combined trigger decides everything one policy grows)");
+        }
     }
 
     /** DL4J calls this after the gradient and before the updater: the planner's per-step hook. */
@@ -116,6 +163,7 @@ public final class GrowthListener extends BaseTrainingListener {
     @Override
     public void onEpochStart(Model model) {
         epochStarted = true;
+        started(model);
     }
 
     @Override
@@ -129,13 +177,21 @@ public final class GrowthListener extends BaseTrainingListener {
         }
         stampCheckpoints();
         controller.onIteration(model, iteration, epoch);
+        if (!epochStarted) {
+            // fit(DataSet) and loops of one's own: between iterations the caller may grow from any thread.
+            controller.trainingRunning(false);
+        }
     }
 
     /** Inside {@code fit()} DL4J calls this before it advances the epoch count: the count is the epoch that ends. */
     @Override
     public void onEpochEnd(Model model) {
         stampCheckpoints();
-        controller.onEpochEnd(model, NetworkAdapter.of(model).epochCount());
+        try {
+            controller.onEpochEnd(model, NetworkAdapter.of(model).epochCount());
+        } finally {
+            controller.trainingRunning(false);
+        }
     }
 
     private synchronized void noteExistingCheckpoints() {
@@ -177,8 +233,20 @@ public final class GrowthListener extends BaseTrainingListener {
         private org.nd4j.linalg.dataset.api.iterator.DataSetIterator growthData;
         private int growthBatches;
         private CheckpointListener checkpoints;
+        private BadGrowthAction onBadGrowth = BadGrowthAction.SKIP;
 
         private Builder() {
+        }
+
+        /**
+         * What happens when the growth data or its statistic is unusable at growth time (NaN,
+         * infinity, all zero) or the growth would not fit in memory: {@link BadGrowthAction#SKIP}
+         * by default (WARN, a {@link GrowthSkip} in the history, training goes on), or
+         * {@link BadGrowthAction#FAIL}. See {@link GrowthController#onBadGrowth}.
+         */
+        public Builder onBadGrowth(BadGrowthAction action) {
+            this.onBadGrowth = Preconditions.checkNotNull(action, "onBadGrowth(action): action must not be null");
+            return this;
         }
 
         public Builder policy(GrowthPolicy policy) {
@@ -186,9 +254,15 @@ public final class GrowthListener extends BaseTrainingListener {
             return this;
         }
 
-        /** Rewrites this JSON file with the whole history after every growth. */
+        /**
+         * Rewrites this JSON file with the whole history after every growth; its directory must exist
+         * and be writable (checked here). Later write failures are logged and retried, never thrown
+         * out of {@code fit()}; see {@link GrowthController#historyFile}.
+         */
         public Builder historyFile(Path file) {
-            this.historyFile = Preconditions.checkNotNull(file, "historyFile(file): file must not be null");
+            Preconditions.checkNotNull(file, "historyFile(file): file must not be null");
+            GrowthController.checkWritable(file);
+            this.historyFile = file;
             return this;
         }
 
@@ -217,7 +291,10 @@ public final class GrowthListener extends BaseTrainingListener {
             return this;
         }
 
-        /** Called with each event right after the growth (on the training thread: keep it short). */
+        /**
+         * Called with each event right after the growth (on the training thread: keep it short). If
+         * it throws, the exception is logged at WARN and training goes on: the growth has happened.
+         */
         public Builder onGrowth(Consumer<GrowthEvent> callback) {
             this.onGrowth = Preconditions.checkNotNull(callback, "onGrowth(callback): callback must not be null");
             return this;
@@ -228,7 +305,7 @@ public final class GrowthListener extends BaseTrainingListener {
                 throw new IllegalStateException("GrowthListener: policy(...) is required, built with "
                         + "GrowthPolicy.builder()");
             }
-            GrowthController c = policy.newController().onGrowth(onGrowth);
+            GrowthController c = policy.newController().onGrowth(onGrowth).onBadGrowth(onBadGrowth);
             if (historyFile != null) {
                 c.historyFile(historyFile);
             }

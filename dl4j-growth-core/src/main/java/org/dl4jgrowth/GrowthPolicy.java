@@ -108,6 +108,11 @@ public final class GrowthPolicy implements Serializable {
         return maxWidths.getOrDefault(layer, maxWidth);
     }
 
+    /** The per-layer caps given with {@link Builder#maxWidth(String, int)}, by layer name. */
+    public Map<String, Integer> maxWidths() {
+        return maxWidths;
+    }
+
     /** The most parameters the network may have after a growth. */
     public long maxParams() {
         return maxParams;

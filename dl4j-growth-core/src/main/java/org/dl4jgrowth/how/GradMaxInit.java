@@ -183,19 +183,70 @@ public final class GradMaxInit implements UnitInitializer {
      * initialiser's factory method in {@link UnitInitializer}, used in the message.
      */
     static void checkActivation(NewUnits units, String name) {
-        if (!(units.layer() instanceof BaseLayer)) {
+        if (units.layer() instanceof BaseLayer) {
+            checkActivation(((BaseLayer) units.layer()).getActivationFn(), units.layerName(), name, true);
+        }
+    }
+
+    /**
+     * The rule of {@link #checkActivation(NewUnits, String)} for an activation known from the
+     * configuration alone; {@code strict}: GradMax's f'(0)=1, otherwise any f'(0)&gt;0 (the random
+     * baseline only needs its new units to learn).
+     */
+    static void checkActivation(IActivation act, String layer, String name, boolean strict) {
+        if (act == null) {
             return;
         }
-        IActivation act = ((BaseLayer) units.layer()).getActivationFn();
         INDArray zero = Nd4j.zeros(DataType.DOUBLE, 1, 1);
         double f0 = act.getActivation(zero.dup(), true).getDouble(0);
         double d0 = act.backprop(zero.dup(), Nd4j.ones(DataType.DOUBLE, 1, 1)).getFirst().getDouble(0);
-        if (Math.abs(f0) > 1e-12 || Math.abs(d0 - 1.0) > 1e-12) {
-            throw new IllegalArgumentException(name + ": layer '" + units.layerName() + "' uses activation " + act
+        boolean ok = Math.abs(f0) <= 1e-12 && (strict ? Math.abs(d0 - 1.0) <= 1e-12 : d0 > 1e-12);
+        if (!ok) {
+            throw new IllegalArgumentException(name + ": layer '" + layer + "' uses activation " + act
                     + " with f(0)=" + f0 + " and f'(0)=" + d0 + "; new units with zero fan-in need f(0)=0 and "
-                    + "f'(0)=1 to leave the output unchanged and to learn. Use "
-                    + "org.dl4jgrowth.activation.ActivationGrowthReLU (ReLU with f'(0)=1), identity or tanh, "
-                    + "or allow it explicitly with UnitInitializer." + name + "().allowingAnyActivation()");
+                    + (strict ? "f'(0)=1" : "f'(0)>0") + " to leave the output unchanged and to learn. Use "
+                    + "org.dl4jgrowth.activation.ActivationGrowthReLU (ReLU with f'(0)=1), identity or tanh"
+                    + (strict ? ", or allow it explicitly with UnitInitializer." + name + "().allowingAnyActivation()"
+                    : ", or UnitInitializer.functionPreserving() (random fan-in, zero fan-out)"));
+        }
+    }
+
+    @Override
+    public void check(org.dl4jgrowth.rewrite.RewriteGeometry geometry,
+                      org.dl4jgrowth.rewrite.RewriteGeometry.Site site) {
+        if (!allowAnyActivation) {
+            checkActivation(site.activation(), site.layer(), "gradMax", true);
+        }
+        checkSingleDirectConsumer(geometry, site, "gradMax");
+    }
+
+    /**
+     * What {@link #singleConsumer} and {@link #statistic} refuse, told by the geometry before any
+     * signal is computed: one consumer, reached directly (no flatten), not itself growing now (the
+     * statistic is taken over the consumer's current weights).
+     */
+    static void checkSingleDirectConsumer(org.dl4jgrowth.rewrite.RewriteGeometry geometry,
+                                          org.dl4jgrowth.rewrite.RewriteGeometry.Site site, String name) {
+        List<org.dl4jgrowth.rewrite.RewriteGeometry.Consumer> consumers = site.consumers();
+        if (consumers.size() != 1) {
+            throw new IllegalArgumentException(name + " grows layers that feed one consumer; layer '" + site.layer()
+                    + "' feeds " + consumers.size() + " " + consumers + ": give it another initialiser, e.g. "
+                    + "UnitInitializer.functionPreserving()");
+        }
+        org.dl4jgrowth.rewrite.RewriteGeometry.Consumer c = consumers.get(0);
+        int rank = c.fanOutShape().length;
+        if (c.block() != 1 || !((rank == 2 && c.inputAxis() == 0) || (rank == 4 && c.inputAxis() == 1))) {
+            throw new IllegalArgumentException(name + " grows layers that feed a dense or convolution consumer "
+                    + "directly; layer '" + site.layer() + "' reaches '" + c.layer() + "' through a flatten of "
+                    + c.block() + " positions per unit: put a global pooling layer before '" + c.layer()
+                    + "', or grow '" + site.layer() + "' with another initialiser (functionPreserving, random)");
+        }
+        if (geometry.rewrites(c.layer())) {
+            throw new IllegalArgumentException(name + ": layer '" + site.layer() + "' and its consumer '" + c.layer()
+                    + "' would grow in the same growth, but the statistic of '" + site.layer() + "' is taken over '"
+                    + c.layer() + "''s current weights: grow them in separate growths (e.g. "
+                    + "SiteSelector.roundRobin(\"" + site.layer() + "\", \"" + c.layer() + "\")), or give one of "
+                    + "them another initialiser");
         }
     }
 

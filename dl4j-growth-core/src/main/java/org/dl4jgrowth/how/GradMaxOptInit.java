@@ -163,6 +163,15 @@ public final class GradMaxOptInit implements UnitInitializer {
     }
 
     @Override
+    public void check(org.dl4jgrowth.rewrite.RewriteGeometry geometry,
+                      org.dl4jgrowth.rewrite.RewriteGeometry.Site site) {
+        if (!allowAnyActivation) {
+            GradMaxInit.checkActivation(site.activation(), site.layer(), NAME, true);
+        }
+        GradMaxInit.checkSingleDirectConsumer(geometry, site, NAME);
+    }
+
+    @Override
     public void initialize(NewUnits units) {
         if (!allowAnyActivation) {
             GradMaxInit.checkActivation(units, NAME);

@@ -24,6 +24,16 @@ public final class RandomFanOutInit implements UnitInitializer {
         this.fixedNorm = fixedNorm;
     }
 
+    /**
+     * Zero fan-in units learn only through f'(0): DL4J's ReLU (f'(0)=0) would leave them dead
+     * forever, so such layers are refused before training, as GradMax refuses them.
+     */
+    @Override
+    public void check(org.dl4jgrowth.rewrite.RewriteGeometry geometry,
+                      org.dl4jgrowth.rewrite.RewriteGeometry.Site site) {
+        GradMaxInit.checkActivation(site.activation(), site.layer(), "randomFanOut", false);
+    }
+
     @Override
     public void initialize(NewUnits units) {
         units.fanIn().zero();

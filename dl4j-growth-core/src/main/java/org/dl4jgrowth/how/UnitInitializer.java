@@ -19,6 +19,16 @@ public interface UnitInitializer extends Serializable {
     void initialize(NewUnits units);
 
     /**
+     * Refuses, from the geometry alone, a growth this initialiser cannot fill: called when the
+     * rewrite is planned, before any signal is computed or array allocated, and by the growth
+     * controller before training starts for the growths its policy can make. {@code site} is one
+     * layer with fresh units; {@code geometry} tells which other layers grow with it. Throws an
+     * {@code IllegalArgumentException} naming the layer and what to change. Default: accepts all.
+     */
+    default void check(org.dl4jgrowth.rewrite.RewriteGeometry geometry, org.dl4jgrowth.rewrite.RewriteGeometry.Site site) {
+    }
+
+    /**
      * Fills the fan-in perturbation δ of copied units ({@link NewUnits#perturbation()}), for unit
      * maps that ask for one (Firefly's split: w ± δ). Called after {@link #initialize} when a
      * layer has fresh units, alone when it has only perturbed copies. Default: δ drawn from the

@@ -60,6 +60,9 @@ public abstract class NetworkAdapter {
     /** "MultiLayerNetwork" or "ComputationGraph", for messages. */
     public abstract String typeName();
 
+    /** Whether {@code init()} has run: before it there are no layers and no parameters to grow. */
+    public abstract boolean initialised();
+
     /** Iterations trained so far (DL4J's count, kept in the configuration). */
     public abstract long iterationCount();
 
@@ -283,6 +286,11 @@ public abstract class NetworkAdapter {
         }
 
         @Override
+        public boolean initialised() {
+            return Boolean.TRUE.equals(readField(net, MultiLayerNetwork.class, "initCalled"));
+        }
+
+        @Override
         public long iterationCount() {
             return net.getLayerWiseConfigurations().getIterationCount();
         }
@@ -492,6 +500,11 @@ public abstract class NetworkAdapter {
         @Override
         public String typeName() {
             return "ComputationGraph";
+        }
+
+        @Override
+        public boolean initialised() {
+            return Boolean.TRUE.equals(readField(graph, ComputationGraph.class, "initCalled"));
         }
 
         @Override

@@ -38,6 +38,24 @@ public interface GrowthPlanner extends Serializable {
     }
 
     /**
+     * The growths this planner may make first, as far as it can tell without training: groups of
+     * layers that may grow together, each with the largest width it may reach. The controller
+     * checks them before the first training iteration (the initialiser accepts them, the widths
+     * are possible, the network then fits in memory), so that a static misconfiguration fails at
+     * once rather than an epoch in. Widths are longs so that no amount can overflow here.
+     *
+     * @param growable the network's growable layers, in layer order
+     * @param width    a growable layer's current width
+     * @param maxWidth a layer's width cap
+     * @return groups of layer to largest new width; default: none known in advance
+     */
+    default List<java.util.Map<String, Long>> firstGrowths(List<String> growable,
+                                                        java.util.function.ToIntFunction<String> width,
+                                                        java.util.function.ToIntFunction<String> maxWidth) {
+        return List.of();
+    }
+
+    /**
      * Called each iteration between the gradient computation and the update (DL4J's
      * {@code onGradientCalculation}), for methods that act on every step: NeST's connection masks
      * zero masked gradients here. The gradient can be changed in place through

@@ -60,17 +60,50 @@ public final class LayerwisePlanner implements GrowthPlanner {
         if (!context.forced() && !when.shouldGrow(context.progress(), context.signals())) {
             return Optional.empty();
         }
-        GrowthProposal.Builder b = GrowthProposal.builder();
-        boolean any = false;
+        java.util.Map<String, Long> targets = new java.util.LinkedHashMap<>();
         for (String layer : where.select(available, context.past(), context.signals())) {
             int width = context.width(layer);
             int target = Math.min(howMuch.grownWidth(width), context.maxWidth(layer));
             if (target > width) {
-                b.widen(layer, width, target);
-                any = true;
+                targets.put(layer, (long) target);
             }
         }
-        return any ? Optional.of(b.build()) : Optional.empty();
+        if (targets.isEmpty()) {
+            return Optional.empty();
+        }
+        // Before any unit map exists: a map holds an entry per unit, so a huge amount is refused here.
+        context.requireFeasible(targets);
+        GrowthProposal.Builder b = GrowthProposal.builder();
+        targets.forEach((layer, target) -> b.widen(layer, context.width(layer), Math.toIntExact(target)));
+        return Optional.of(b.build());
+    }
+
+    /**
+     * The selector's candidates below their cap, each at the width one growth takes it to (capped);
+     * all of them as one group unless the selector picks a single layer per growth.
+     */
+    @Override
+    public List<java.util.Map<String, Long>> firstGrowths(List<String> growable,
+                                                       java.util.function.ToIntFunction<String> width,
+                                                       java.util.function.ToIntFunction<String> maxWidth) {
+        List<String> named = where.namedLayers();
+        java.util.Map<String, Long> all = new java.util.LinkedHashMap<>();
+        for (String layer : growable) {
+            if (!named.isEmpty() && !named.contains(layer)) {
+                continue;
+            }
+            int w = width.applyAsInt(layer);
+            if (w < maxWidth.applyAsInt(layer)) {
+                all.put(layer, Math.min((long) howMuch.grownWidth(w), maxWidth.applyAsInt(layer)));
+            }
+        }
+        List<java.util.Map<String, Long>> groups = new ArrayList<>();
+        if (where.maxLayersPerGrowth() == 1) {
+            all.forEach((layer, target) -> groups.add(java.util.Map.of(layer, target)));
+        } else if (!all.isEmpty()) {
+            groups.add(all);
+        }
+        return groups;
     }
 
     @Override

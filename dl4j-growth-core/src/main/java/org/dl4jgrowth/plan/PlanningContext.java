@@ -75,6 +75,15 @@ public final class PlanningContext {
         return maxWidth.applyAsInt(layer);
     }
 
+    /**
+     * Refuses new widths the network cannot hold (too wide, or not in memory) before the planner
+     * builds unit maps for them, which hold an entry per unit; see
+     * {@link NetworkRewrite#requireFeasible}. The controller reports or skips the refusal.
+     */
+    public void requireFeasible(java.util.Map<String, Long> newWidths) {
+        NetworkRewrite.requireFeasible(network.model(), newWidths);
+    }
+
     /** The growth's own generator (never ND4J's global one): draw from it for reproducible decisions. */
     public Random random() {
         return random;

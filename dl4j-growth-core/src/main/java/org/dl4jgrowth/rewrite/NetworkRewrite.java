@@ -88,8 +88,11 @@ public final class NetworkRewrite {
 
     private NetworkRewrite(Model network) {
         this.handle = ModelHandle.of(network);
-        Preconditions.checkArgument(network.params() != null && network.numParams() > 0,
-                "The network must be initialised (call init()) before it can be rewritten");
+        // Before init() DL4J's params() and numParams() still answer (from the configuration), so ask for init itself.
+        if (!handle.adapter().initialised()) {
+            throw new IllegalArgumentException("This " + handle.adapter().typeName() + " is not initialised: call "
+                    + "init() before growing it (or attaching a GrowthListener)");
+        }
     }
 
     /** Starts a rewrite of {@code network}, a {@link MultiLayerNetwork} or {@link ComputationGraph}. */
@@ -151,6 +154,7 @@ public final class NetworkRewrite {
                     + "least the current width " + width + " (got: " + newWidth + "); use unitMap with "
                     + "UnitMap.keep/drop to narrow");
         }
+        requireFeasible(handle.model(), Map.of(layer, (long) newWidth));
         return unitMap(layer, UnitMap.widen(width, newWidth));
     }
 
@@ -159,7 +163,108 @@ public final class NetworkRewrite {
         if (added < 1) {
             throw new IllegalArgumentException("grow('" + layer + "', n): n must be at least 1 (got: " + added + ")");
         }
-        return unitMap(layer, UnitMap.grow(Math.toIntExact(currentWidth(layer)), added));
+        long width = currentWidth(layer);
+        requireFeasible(handle.model(), Map.of(layer, width + added));
+        return unitMap(layer, UnitMap.grow(Math.toIntExact(width), added));
+    }
+
+    /**
+     * Refuses, before anything is allocated (not even the unit maps, which hold an entry per unit),
+     * new widths a layer cannot have ({@link UnitMap#MAX_WIDTH}) or whose network would not fit in
+     * the memory the backend can still allocate: its parameters, gradient and optimizer state, and
+     * the rewrite's copies of them. The parameter count is estimated layer by layer from a one-unit
+     * plan; the exact count is checked again when the rewrite is planned.
+     *
+     * @throws InfeasibleGrowthException naming the layer, the requested width and the limit
+     */
+    public static void requireFeasible(Model network, Map<String, Long> newWidths) {
+        NetworkRewrite probe = of(network);
+        long params = network.numParams();
+        String largest = null;
+        long largestAdded = 0;
+        for (Map.Entry<String, Long> e : newWidths.entrySet()) {
+            String layer = e.getKey();
+            long width = probe.currentWidth(layer);
+            long target = e.getValue();
+            if (target > UnitMap.MAX_WIDTH) {
+                throw new InfeasibleGrowthException(layer, target, UnitMap.MAX_WIDTH, "Layer '" + layer
+                        + "' cannot grow from " + width + " to " + target + " units: the largest width a layer can have "
+                        + "is " + UnitMap.MAX_WIDTH + " (a Java array's limit)");
+            }
+            if (target <= width) {
+                continue;
+            }
+            long perUnit = probe.paramsPerUnit(layer, width);
+            long added = target - width;
+            params = saturatedAdd(params, saturatedMultiply(added, perUnit));
+            if (largest == null || added > largestAdded) {
+                largest = layer;
+                largestAdded = added;
+            }
+        }
+        if (largest != null) {
+            probe.requireMemory(params, largest, newWidths.get(largest));
+        }
+    }
+
+    /** Parameters one more unit of {@code layer} adds (its fan-in, bias, norm and its consumers' fan-out). */
+    private long paramsPerUnit(String layer, long width) {
+        Object conf = handle.cloneConfiguration();
+        // Any initialiser will do: only the widths matter to the count.
+        RewritePlan.plan(handle.topology(conf), Map.of(layer, UnitMap.grow(Math.toIntExact(width), 1)),
+                Map.of(layer, UnitInitializer.zeros()));
+        return handle.adapter().numParams(conf) - handle.model().numParams();
+    }
+
+    /** Bytes a network of {@code params} parameters needs per parameter while a rewrite builds it. */
+    private double bytesPerParam() {
+        long n = Math.max(1, handle.model().numParams());
+        BaseMultiLayerUpdater<?> u = handle.adapter().updater(false);
+        // Optimizer state per parameter: measured when the updater exists, else Adam's two.
+        double state = u == null || u.getStateViewArray() == null ? 2.0 : (double) u.getStateViewArray().length() / n;
+        // Parameters, gradient and state of the new network, the old network's alongside until the
+        // swap, and the scratch network's parameters and gradient.
+        return handle.model().params().dataType().width() * (2 * (2 + state) + 2);
+    }
+
+    /** Below this the backend is not asked: every machine running DL4J has it free. */
+    private static final long ALWAYS_FITS_BYTES = 64L << 20;
+
+    private void requireMemory(long paramsAfter, String layer, Long requestedWidth) {
+        double perParam = bytesPerParam();
+        double need = paramsAfter * perParam;
+        if (need <= ALWAYS_FITS_BYTES) {
+            return;
+        }
+        long free = org.dl4jgrowth.DeviceReport.allocatableBytes();
+        if (free < 0 || need <= free) {
+            return;
+        }
+        long width = currentWidth(layer);
+        long perUnit = paramsPerUnit(layer, width);
+        long limit = width + Math.max(0, (long) ((free / perParam - handle.model().numParams()) / Math.max(1, perUnit)));
+        String requested = requestedWidth == null ? "" : " to " + requestedWidth + " units";
+        throw new InfeasibleGrowthException(layer, requestedWidth == null ? -1 : requestedWidth, limit,
+                "Growing layer '" + layer + "'" + requested + " would leave the network with about " + paramsAfter
+                        + " parameters, which with their gradient, optimizer state and the rewrite's copies need about "
+                        + gib(need) + ", above the " + gib(free) + " this ND4J backend can still allocate ("
+                        + "DeviceReport.allocatableBytes()): with this memory '" + layer + "' can reach about "
+                        + limit + " units; lower the amount or cap it with maxWidth(\"" + layer + "\", units)");
+    }
+
+    private static String gib(double bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f GiB", bytes / (1L << 30));
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long r = a + b;
+        return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
+    }
+
+    private static long saturatedMultiply(long a, long b) {
+        long hi = Math.multiplyHigh(a, b);
+        long lo = a * b;
+        return (hi == 0 && lo >= 0) ? lo : Long.MAX_VALUE;
     }
 
     /** The initialiser of fresh units for every layer without its own (default: function-preserving). */
@@ -251,10 +356,21 @@ public final class NetworkRewrite {
                     consumers.add(new RewriteGeometry.Consumer(e.consumer, axis, e.block,
                             resized(cw, axis, (long) k * e.block)));
                 }
-                sites.add(new RewriteGeometry.Site(site.layer, site.map, unitAxis, resized(w, unitAxis, k), consumers));
+                Layer l = topology.layer(site.layer);
+                sites.add(new RewriteGeometry.Site(site.layer, site.map, unitAxis, resized(w, unitAxis, k), consumers,
+                        l instanceof BaseLayer ? ((BaseLayer) l).getActivationFn() : null));
             }
             RewriteGeometry geometry = new RewriteGeometry(sites, handle.model().numParams(),
                     handle.adapter().numParams(conf));
+            // Refusals that need no array: the initialisers', then memory, before anything is allocated.
+            for (RewriteGeometry.Site site : geometry.sites()) {
+                if (site.unitMap().freshCount() > 0) {
+                    inits.get(site.layer()).check(geometry, site);
+                }
+            }
+            if (geometry.paramsAfter() > geometry.paramsBefore()) {
+                requireMemory(geometry.paramsAfter(), maps.keySet().iterator().next(), null);
+            }
             planned = new Planned(conf, topology, plan, geometry, handle.liveConfiguration(), handle.iterationCount());
             return planned;
         } catch (IllegalArgumentException e) {

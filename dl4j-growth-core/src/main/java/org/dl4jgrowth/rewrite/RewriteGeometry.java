@@ -72,8 +72,11 @@ public final class RewriteGeometry {
         private final int unitAxis;
         private final long[] fanInShape;
         private final List<Consumer> consumers;
+        private final org.nd4j.linalg.activations.IActivation activation;
 
-        Site(String layer, UnitMap map, int unitAxis, long[] fanInShape, List<Consumer> consumers) {
+        Site(String layer, UnitMap map, int unitAxis, long[] fanInShape, List<Consumer> consumers,
+             org.nd4j.linalg.activations.IActivation activation) {
+            this.activation = activation;
             this.layer = layer;
             this.map = map;
             this.unitAxis = unitAxis;
@@ -101,6 +104,11 @@ public final class RewriteGeometry {
 
         public List<Consumer> consumers() {
             return consumers;
+        }
+
+        /** The layer's activation function (null for a layer without one of its own). */
+        public org.nd4j.linalg.activations.IActivation activation() {
+            return activation;
         }
 
         @Override
@@ -137,6 +145,11 @@ public final class RewriteGeometry {
                     + sites.keySet());
         }
         return s;
+    }
+
+    /** Whether this rewrite changes {@code layer}. */
+    public boolean rewrites(String layer) {
+        return sites.containsKey(layer);
     }
 
     public long paramsBefore() {

@@ -29,6 +29,12 @@ public final class UnitMap {
     /** Marks a fresh unit in {@link #sources()}. */
     public static final int FRESH = -1;
 
+    /**
+     * The widest a layer can be: the JVM's largest array (a unit map holds one entry per unit, and
+     * ND4J's own index arrays are Java arrays too).
+     */
+    public static final int MAX_WIDTH = Integer.MAX_VALUE - 8;
+
     private final int oldWidth;
     private final int[] sources;
     private final double[] fanOutScales;
@@ -143,6 +149,10 @@ public final class UnitMap {
     public static UnitMap grow(int oldWidth, int added) {
         Preconditions.checkArgument(oldWidth >= 1, "Old width must be at least 1 (got: %s)", oldWidth);
         Preconditions.checkArgument(added >= 0, "Number of units to add must be non-negative (got: %s)", added);
+        // In long arithmetic: an int sum would wrap to a negative array size.
+        Preconditions.checkArgument((long) oldWidth + added <= MAX_WIDTH,
+                "A layer of %s units cannot grow by %s: %s units is above the largest width, %s",
+                oldWidth, added, (long) oldWidth + added, MAX_WIDTH);
         int[] src = new int[oldWidth + added];
         for (int j = 0; j < src.length; j++) {
             src[j] = j < oldWidth ? j : FRESH;

@@ -35,6 +35,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     private final Map<String, Double> topValues = new HashMap<>();
     private final Map<String, Long> suppliedExamples = new HashMap<>();
     private final Random random;
+    private String dataSource = "the growth data";
     private long nanos;
     private long passes;
     private long examples;
@@ -51,6 +52,12 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
         this.data = data;
         this.growable = growable;
         this.random = random;
+    }
+
+    /** Where the growth data comes from, for messages ("the training minibatch of iteration 12"). */
+    public StatisticSignals describedAs(String source) {
+        this.dataSource = source;
+        return this;
     }
 
     /** Wall time spent computing signals so far. */
@@ -97,7 +104,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
         long start = System.nanoTime();
         try {
             return RandomScope.call(random, body);
-        } catch (IllegalArgumentException | RewriteException e) {
+        } catch (IllegalArgumentException | RewriteException | GrowthDataException e) {
             throw e;
         } catch (RuntimeException e) {
             throw new RewriteException(RewriteStep.SIGNALS, String.valueOf(e.getMessage()), e);
@@ -120,7 +127,13 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
         if (g == null) {
             g = timed(() -> {
                 List<? extends MultiDataSet> b = batches();
+                requireFinite(layer, b);
                 INDArray s = GradientStatistic.computeMulti(net, layer, b);
+                if (!finite(s)) {
+                    throw new GrowthDataException(layer, "The gradient statistic of layer '" + layer + "' over "
+                            + b.size() + " minibatch(es) of " + dataSource + " is not finite (NaN or infinity): the "
+                            + "network's activations or gradients overflow on this data; the network was not changed");
+                }
                 passes += b.size();
                 for (MultiDataSet ds : b) {
                     examples += ds.getFeatures(0).size(0);
@@ -130,6 +143,32 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
             statistics.put(layer, g);
         }
         return g;
+    }
+
+    private void requireFinite(String layer, List<? extends MultiDataSet> batches) {
+        for (int i = 0; i < batches.size(); i++) {
+            MultiDataSet ds = batches.get(i);
+            String bad = null;
+            for (int j = 0; j < ds.numFeatureArrays() && bad == null; j++) {
+                bad = finite(ds.getFeatures(j)) ? null : "features[" + j + "]";
+            }
+            for (int j = 0; j < ds.numLabelsArrays() && bad == null; j++) {
+                bad = finite(ds.getLabels(j)) ? null : "labels[" + j + "]";
+            }
+            if (bad != null) {
+                throw new GrowthDataException(layer, "Minibatch " + (i + 1) + " of " + batches.size() + " of "
+                        + dataSource + " holds NaN or infinite values in its " + bad + ", so no growth signal for "
+                        + "layer '" + layer + "' can be computed from it; the network was not changed");
+            }
+        }
+    }
+
+    /** No NaN and no infinity (an empty or null array counts as finite). */
+    static boolean finite(INDArray a) {
+        if (a == null || a.isEmpty()) {
+            return true;
+        }
+        return !a.isNaN().any() && !a.isInfinite().any();
     }
 
     @Override

@@ -59,6 +59,11 @@ public final class BySingularValue implements SiteSelector {
     }
 
     @Override
+    public int maxLayersPerGrowth() {
+        return count;
+    }
+
+    @Override
     public boolean equals(Object o) {
         return o instanceof BySingularValue && ((BySingularValue) o).count == count
                 && ((BySingularValue) o).candidates.equals(candidates);

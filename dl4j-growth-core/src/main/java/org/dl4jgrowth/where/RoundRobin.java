@@ -66,6 +66,12 @@ public final class RoundRobin implements SiteSelector {
         return List.of();
     }
 
+    /** One layer per growth. */
+    @Override
+    public int maxLayersPerGrowth() {
+        return 1;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof RoundRobin && ((RoundRobin) o).names.equals(names);

@@ -45,6 +45,15 @@ public interface SiteSelector extends Serializable {
     /** Names the layers the selector may pick, so they can be checked against the network up front. */
     List<String> namedLayers();
 
+    /**
+     * The most layers one {@link #select} can return: the growth controller checks, before
+     * training, that the initialiser accepts the layers that may grow together (GradMax refuses a
+     * layer grown together with its consumer). Default: no limit, every candidate together.
+     */
+    default int maxLayersPerGrowth() {
+        return Integer.MAX_VALUE;
+    }
+
     /** Always these layers, together. */
     static SiteSelector layers(String... names) {
         return new NamedLayers(names);
