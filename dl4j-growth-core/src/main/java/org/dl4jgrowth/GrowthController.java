@@ -347,6 +347,10 @@ public final class GrowthController {
         Preconditions.checkNotNull(sum, "supplyStatistic(\"%s\", sum, ...): sum must not be null", layer);
         Preconditions.checkArgument(examples >= 1,
                 "supplyStatistic(\"%s\", sum, examples): examples must be at least 1 (got: %s)", layer, examples);
+        if (sum.isNaN().any() || sum.isInfinite().any()) {
+            throw new IllegalArgumentException("supplyStatistic(\"" + layer + "\", sum, " + examples + "): the sum "
+                    + "holds NaN or infinite values (a worker's statistic overflowed, or its data was bad)");
+        }
         supplied.put(layer, new Object[]{sum, examples});
         return this;
     }
@@ -557,6 +561,12 @@ public final class GrowthController {
             throw new IllegalArgumentException("This growth policy can never grow this network: "
                     + (why.length() == 0 ? "it has no growable layer" : why + "") + ". Raise maxWidth above the "
                     + "current widths (or choose other layers)");
+        }
+        if (history.size() == 0 && planner instanceof org.dl4jgrowth.plan.LayerwisePlanner
+                && policy.maxParams() <= net.numParams()) {
+            throw new IllegalArgumentException("This growth policy can never grow this network: maxParams "
+                    + policy.maxParams() + " is not above the " + net.numParams() + " parameters it has already; "
+                    + "raise maxParams");
         }
         for (Map<String, Long> group : first) {
             // The widths one growth may reach: possible at all, and in memory (refused before any allocation).
