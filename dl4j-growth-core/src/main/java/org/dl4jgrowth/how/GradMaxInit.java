@@ -167,6 +167,12 @@ public final class GradMaxInit implements UnitInitializer {
                     + "' has shape " + java.util.Arrays.toString(g.shape()) + " but a new unit's fan-out into '"
                     + out.layerName() + "' has " + basis + " weights; grow a consumer in a separate growth");
         }
+        // The controller refuses such data before the rewrite; this guards statistics handed in directly
+        // (NetworkRewrite.statistics), where a NaN would otherwise surface as a LAPACK error code.
+        if (g.isNaN().any() || g.isInfinite().any()) {
+            throw new IllegalArgumentException(name + ": the gradient statistic for layer '" + units.layerName()
+                    + "' holds NaN or infinite values; compute it from finite growth data");
+        }
         return g;
     }
 
