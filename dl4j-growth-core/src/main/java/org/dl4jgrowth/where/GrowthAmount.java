@@ -35,12 +35,24 @@ public final class GrowthAmount implements Serializable {
         return new GrowthAmount(0, f);
     }
 
-    /** The width a layer of {@code width} units grows to, before caps. */
+    /**
+     * The width a layer of {@code width} units grows to, before caps. Saturates at
+     * {@link Integer#MAX_VALUE} instead of overflowing: {@code add(Integer.MAX_VALUE)} or
+     * {@code factor(1e12)} asks for "as wide as possible", and what is allowed is decided after this:
+     * by the policy's width cap (so with {@code maxWidth(16)} the layer simply grows to 16), then by
+     * the controller's checks of the planned network (maxParams). Without a width cap the layer-wise
+     * planner refuses a target beyond what a layer can hold, asking for a maxWidth.
+     */
     public int grownWidth(int width) {
+        long grown;
         if (add > 0) {
-            return Math.addExact(width, add);
+            grown = (long) width + add;
+        } else {
+            // The 1e-9 keeps an exact product (8 * 1.5) from rounding up to the next unit.
+            double scaled = Math.ceil(width * factor - 1e-9);
+            grown = Math.max((long) width + 1, scaled >= Integer.MAX_VALUE ? Integer.MAX_VALUE : (long) scaled);
         }
-        return Math.max(width + 1, (int) Math.min(Integer.MAX_VALUE, Math.ceil(width * factor - 1e-9)));
+        return (int) Math.min(Integer.MAX_VALUE, grown);
     }
 
     @JsonProperty("add")
