@@ -9,17 +9,41 @@ import java.io.Serializable;
 /**
  * <b>How much</b> a chosen layer grows at one event: a fixed number of units, or a factor on its
  * current width (rounded up, at least one unit). Caps are the policy's business. Immutable, JSON as
- * {@code {"add": 8}} or {@code {"factor": 1.5}}.
+ * {@code {"add": 8, "factor": 0.0}} or {@code {"add": 0, "factor": 1.5}} (the unused one written as
+ * 0); read back, either may be left out, and each is checked like its factory.
  */
 public final class GrowthAmount implements Serializable {
     private static final long serialVersionUID = 1L;
     private final int add;
     private final double factor;
 
-    @JsonCreator
-    private GrowthAmount(@JsonProperty("add") int add, @JsonProperty("factor") double factor) {
+    private GrowthAmount(int add, double factor) {
         this.add = add;
         this.factor = factor;
+    }
+
+    /**
+     * The JSON form, checked like the factories (JSON written by hand must not bypass them): 0 is how
+     * the written form marks the unused one, so {@code {"add": 0}} alone is {@code add(0)} and refused
+     * like it, and a non-zero add together with a non-zero factor is refused rather than one of them
+     * silently ignored.
+     */
+    @JsonCreator
+    private static GrowthAmount fromJson(@JsonProperty("add") Integer add, @JsonProperty("factor") Double factor) {
+        boolean addGiven = add != null && add != 0;
+        boolean factorGiven = factor != null && factor != 0.0;
+        if (addGiven && factorGiven) {
+            throw new IllegalArgumentException("GrowthAmount: give add (GrowthAmount.add(n)) or factor "
+                    + "(GrowthAmount.factor(f)), not both (got: add " + add + ", factor " + factor + ")");
+        }
+        if (factorGiven || (factor != null && add == null)) {
+            return factor(factor);
+        }
+        if (add != null) {
+            return add(add);
+        }
+        throw new IllegalArgumentException("GrowthAmount: give add (GrowthAmount.add(n), n >= 1) or factor "
+                + "(GrowthAmount.factor(f), f > 1) (got: neither)");
     }
 
     /** {@code n} more units per growth. */

@@ -308,6 +308,13 @@ class GrowthTriggerTest {
     }
 
     @Test
+    void singularValueAboveChecksItsLayerNames() {
+        assertRejected(() -> GrowthTrigger.singularValueAbove(0.1, "h1", ""), "singularValueAbove", "non-empty");
+        assertRejected(() -> GrowthTrigger.singularValueAbove(0.1, "h1", null), "singularValueAbove", "non-empty");
+        assertRejected(() -> GrowthTrigger.singularValueAbove(0.1, "h1", "h1"), "singularValueAbove", "named twice");
+    }
+
+    @Test
     void jsonFormIsReadable() {
         assertEquals("{\"@class\":\"org.dl4jgrowth.when.EveryIterations\",\"n\":50}",
                 GrowthJson.toJson(everyIterations(50)));
