@@ -8,9 +8,11 @@ import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The default planner: <b>when</b> from a {@link GrowthTrigger}, <b>where</b> from a
@@ -87,9 +89,15 @@ public final class LayerwisePlanner implements GrowthPlanner {
         return any ? Optional.of(b.build()) : Optional.empty();
     }
 
+    /**
+     * The selector's layer names, then the trigger's (a signal trigger may watch layers the
+     * selector does not name), each once: the controller checks all of them against the network.
+     */
     @Override
     public List<String> namedLayers() {
-        return where.namedLayers();
+        Set<String> names = new LinkedHashSet<>(where.namedLayers());
+        names.addAll(when.namedLayers());
+        return List.copyOf(names);
     }
 
     @Override

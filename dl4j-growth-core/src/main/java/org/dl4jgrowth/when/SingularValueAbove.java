@@ -55,6 +55,12 @@ public final class SingularValueAbove implements GrowthTrigger {
         return false;
     }
 
+    /** The layers given (none: any growable layer), so the controller checks them up front. */
+    @Override
+    public List<String> namedLayers() {
+        return layers;
+    }
+
     @JsonProperty("threshold")
     public double threshold() {
         return threshold;
