@@ -50,23 +50,79 @@ public final class GrowthPolicy implements Serializable {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     private final GrowthPlanner planner;
 
-    @JsonCreator
-    private GrowthPolicy(@JsonProperty("when") GrowthTrigger when, @JsonProperty("where") SiteSelector where,
-                         @JsonProperty("howMuch") GrowthAmount howMuch,
-                         @JsonProperty("initializer") UnitInitializer initializer,
-                         @JsonProperty("maxWidth") int maxWidth,
-                         @JsonProperty("maxWidths") Map<String, Integer> maxWidths,
-                         @JsonProperty("maxParams") long maxParams, @JsonProperty("seed") long seed,
-                         @JsonProperty("planner") GrowthPlanner planner) {
+    private GrowthPolicy(GrowthTrigger when, SiteSelector where, GrowthAmount howMuch, UnitInitializer initializer,
+                         int maxWidth, Map<String, Integer> maxWidths, long maxParams, long seed,
+                         GrowthPlanner planner) {
         this.planner = planner;
         this.when = when;
         this.where = where;
         this.howMuch = howMuch;
         this.initializer = initializer;
         this.maxWidth = maxWidth;
-        this.maxWidths = ImmutableMap.copyOf(maxWidths == null ? Map.of() : maxWidths);
+        this.maxWidths = ImmutableMap.copyOf(maxWidths);
         this.maxParams = maxParams;
         this.seed = seed;
+    }
+
+    /**
+     * The JSON form, read through the builder's own setters and {@link Builder#build()}, so a
+     * policy read back (also inside a history's provenance) is refused exactly where the builder
+     * refuses it, with the builder's message, as an IllegalArgumentException (the builder's
+     * missing-part errors are IllegalStateExceptions: there the caller forgot a call, here the
+     * input is wrong). A number left out or null is a setter not called: no limit, seed 0. The
+     * initialiser has a builder default too, but {@code "initializer": null} is what
+     * {@code initializer(null)} refuses, and JSON cannot tell it from a missing one, so both are
+     * refused; {@link #toJson()} always writes it.
+     */
+    @JsonCreator
+    private static GrowthPolicy fromJsonFields(@JsonProperty("when") GrowthTrigger when,
+                                               @JsonProperty("where") SiteSelector where,
+                                               @JsonProperty("howMuch") GrowthAmount howMuch,
+                                               @JsonProperty("initializer") UnitInitializer initializer,
+                                               @JsonProperty("maxWidth") Integer maxWidth,
+                                               @JsonProperty("maxWidths") Map<String, Integer> maxWidths,
+                                               @JsonProperty("maxParams") Long maxParams,
+                                               @JsonProperty("seed") Long seed,
+                                               @JsonProperty("planner") GrowthPlanner planner) {
+        Builder b = new Builder();
+        // when/where/howMuch null means not given: build() then says which one is required.
+        b.when = when;
+        b.where = where;
+        b.howMuch = howMuch;
+        b.planner = planner;
+        if (initializer != null) {
+            b.initializer(initializer);
+        }
+        if (maxWidth != null) {
+            b.maxWidth(maxWidth);
+        }
+        if (maxWidths != null) {
+            for (Map.Entry<String, Integer> e : maxWidths.entrySet()) {
+                b.maxWidths.put(e.getKey(), checkLayerWidth(e.getKey(), e.getValue()));
+            }
+        }
+        if (maxParams != null) {
+            b.maxParams(maxParams);
+        }
+        if (seed != null) {
+            b.seed(seed);
+        }
+        GrowthPolicy built;
+        try {
+            built = b.build();
+        } catch (IllegalStateException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        // Checked after the parts, whose absence is the likelier mistake in a hand-written policy.
+        if (initializer == null) {
+            try {
+                b.initializer(null);
+            } catch (NullPointerException e) {
+                throw new IllegalArgumentException(e.getMessage() + " (give \"initializer\", e.g. "
+                        + GrowthJson.toJson(UnitInitializer.functionPreserving()) + ")", e);
+            }
+        }
+        return built;
     }
 
     public static Builder builder() {
@@ -126,10 +182,21 @@ public final class GrowthPolicy implements Serializable {
         return GrowthJson.toJson(this);
     }
 
+    /**
+     * Reads a policy written by {@link #toJson()} (or by hand), checked like the builder: whatever
+     * the builder refuses is refused here with the builder's message.
+     *
+     * @throws IllegalArgumentException for null, empty or malformed input, the JSON literal
+     *                                  {@code null}, unknown properties or classes, and every value
+     *                                  or combination the builder refuses
+     */
     public static GrowthPolicy fromJson(String json) {
-        GrowthPolicy p = GrowthJson.fromJson(json, GrowthPolicy.class);
-        // Checked like the builder: JSON written by hand must not bypass validation.
-        return p.toBuilder().build();
+        if (json == null || json.isBlank() || json.strip().equals("null")) {
+            throw new IllegalArgumentException("GrowthPolicy.fromJson(json): a policy JSON object was expected, "
+                    + "as written by GrowthPolicy.toJson() (got: " + (json == null ? "no string (null)"
+                    : json.isBlank() ? "an empty string" : "the JSON literal null") + ")");
+        }
+        return GrowthJson.fromJson(json, GrowthPolicy.class);
     }
 
     public Builder toBuilder() {
@@ -170,6 +237,27 @@ public final class GrowthPolicy implements Serializable {
                 + initializer + ", maxWidth=" + (maxWidth == Integer.MAX_VALUE ? "none" : maxWidth)
                 + (maxWidths.isEmpty() ? "" : ", maxWidths=" + maxWidths)
                 + ", maxParams=" + (maxParams == Long.MAX_VALUE ? "none" : maxParams) + ", seed=" + seed + "}";
+    }
+
+    // The checks of the cap setters, shared with the JSON creator so both say the same.
+
+    private static int checkWidth(int units) {
+        Preconditions.checkArgument(units >= 1, "maxWidth(units): units must be at least 1 (got: %s)", units);
+        return units;
+    }
+
+    /** {@code units} is boxed for JSON, where a map entry can be null. */
+    private static int checkLayerWidth(String layer, Integer units) {
+        Preconditions.checkArgument(layer != null && !layer.isEmpty(),
+                "maxWidth(layer, units): layer must be a layer name (got: %s)", layer);
+        Preconditions.checkArgument(units != null && units >= 1,
+                "maxWidth(\"%s\", units): units must be at least 1 (got: %s)", layer, units);
+        return units;
+    }
+
+    private static long checkParams(long params) {
+        Preconditions.checkArgument(params >= 1, "maxParams(params): params must be at least 1 (got: %s)", params);
+        return params;
     }
 
     /** Each setter checks its value; {@link #build()} checks that when, where and how much are given. */
@@ -223,25 +311,19 @@ public final class GrowthPolicy implements Serializable {
 
         /** No layer grows beyond {@code units} (default: no limit). */
         public Builder maxWidth(int units) {
-            Preconditions.checkArgument(units >= 1, "maxWidth(units): units must be at least 1 (got: %s)", units);
-            this.maxWidth = units;
+            this.maxWidth = checkWidth(units);
             return this;
         }
 
         /** Layer {@code layer} grows to at most {@code units}, overriding {@link #maxWidth(int)}. */
         public Builder maxWidth(String layer, int units) {
-            Preconditions.checkArgument(layer != null && !layer.isEmpty(),
-                    "maxWidth(layer, units): layer must be a layer name (got: %s)", layer);
-            Preconditions.checkArgument(units >= 1, "maxWidth(\"%s\", units): units must be at least 1 (got: %s)",
-                    layer, units);
-            maxWidths.put(layer, units);
+            maxWidths.put(layer, checkLayerWidth(layer, units));
             return this;
         }
 
         /** A growth that would leave the network with more than {@code params} parameters is skipped. */
         public Builder maxParams(long params) {
-            Preconditions.checkArgument(params >= 1, "maxParams(params): params must be at least 1 (got: %s)", params);
-            this.maxParams = params;
+            this.maxParams = checkParams(params);
             return this;
         }
 
@@ -273,12 +355,7 @@ public final class GrowthPolicy implements Serializable {
                             + "GrowthAmount.factor(f)");
                 }
             }
-            Preconditions.checkArgument(maxWidth >= 1, "maxWidth must be at least 1 (got: %s)", maxWidth);
-            Preconditions.checkArgument(maxParams >= 1, "maxParams must be at least 1 (got: %s)", maxParams);
-            for (Map.Entry<String, Integer> e : maxWidths.entrySet()) {
-                Preconditions.checkArgument(e.getValue() != null && e.getValue() >= 1,
-                        "maxWidth(\"%s\", units): units must be at least 1 (got: %s)", e.getKey(), e.getValue());
-            }
+            // The setters checked the caps; a builder from toBuilder() holds a built policy's values.
             return new GrowthPolicy(when, where, howMuch, initializer, maxWidth, maxWidths, maxParams, seed, planner);
         }
     }

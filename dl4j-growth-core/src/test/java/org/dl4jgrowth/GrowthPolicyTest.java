@@ -70,6 +70,22 @@ class GrowthPolicyTest {
         assertEquals(List.of("c", "a"), SiteSelector.layers("c", "a").select(growable, 9));
     }
 
+    /** Past int, an amount saturates: the caps and the controller's checks decide what is allowed. */
+    @Test
+    void amountsSaturateInsteadOfOverflowing() {
+        assertEquals(Integer.MAX_VALUE, GrowthAmount.add(Integer.MAX_VALUE).grownWidth(10));
+        assertEquals(Integer.MAX_VALUE, GrowthAmount.add(Integer.MAX_VALUE).grownWidth(Integer.MAX_VALUE));
+        assertEquals(Integer.MAX_VALUE, GrowthAmount.add(10).grownWidth(Integer.MAX_VALUE - 3));
+        assertEquals(Integer.MAX_VALUE - 3, GrowthAmount.add(10).grownWidth(Integer.MAX_VALUE - 13), "exact below");
+        assertEquals(Integer.MAX_VALUE, GrowthAmount.factor(1e12).grownWidth(10));
+        assertEquals(Integer.MAX_VALUE, GrowthAmount.factor(1e300).grownWidth(1));
+        assertEquals(Integer.MAX_VALUE, GrowthAmount.factor(1.0001).grownWidth(Integer.MAX_VALUE));
+        assertEquals(Integer.MAX_VALUE, GrowthAmount.factor(2).grownWidth(Integer.MAX_VALUE / 2 + 1));
+        assertEquals(Integer.MAX_VALUE - 1, GrowthAmount.factor(2).grownWidth(Integer.MAX_VALUE / 2), "exact below");
+        assertEquals(1_000_000_001, GrowthAmount.factor(1.0000000001).grownWidth(1_000_000_000),
+                "still at least one more unit");
+    }
+
     @Test
     void policyRoundTripsThroughJson() {
         GrowthPolicy p = GrowthPolicy.builder()

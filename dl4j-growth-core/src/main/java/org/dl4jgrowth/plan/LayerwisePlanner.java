@@ -8,9 +8,11 @@ import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The default planner: <b>when</b> from a {@link GrowthTrigger}, <b>where</b> from a
@@ -23,6 +25,13 @@ public final class LayerwisePlanner implements GrowthPlanner {
     private final GrowthTrigger when;
     private final SiteSelector where;
     private final GrowthAmount howMuch;
+    /**
+     * The widest layer a unit map can describe (one int per unit: Java's largest array, as in
+     * ArrayList). An amount saturates at Integer.MAX_VALUE, so without a width cap the target can
+     * be beyond it; the unit map would then fail with an OutOfMemoryError before the controller's
+     * parameter cap is even asked.
+     */
+    static final int MAX_UNITS = Integer.MAX_VALUE - 8;
 
     @JsonCreator
     public LayerwisePlanner(@JsonProperty("when") GrowthTrigger when, @JsonProperty("where") SiteSelector where,
@@ -63,7 +72,14 @@ public final class LayerwisePlanner implements GrowthPlanner {
         java.util.Map<String, Long> targets = new java.util.LinkedHashMap<>();
         for (String layer : where.select(available, context.past(), context.signals())) {
             int width = context.width(layer);
+            // The amount saturates rather than overflows; the cap decides (add(Integer.MAX_VALUE)
+            // under maxWidth(16) grows to 16).
             int target = Math.min(howMuch.grownWidth(width), context.maxWidth(layer));
+            if (target > MAX_UNITS) {
+                throw new IllegalStateException("LayerwisePlanner: growing layer '" + layer + "' from " + width
+                        + " units by " + howMuch + " gives " + target + " units, more than a layer can have ("
+                        + MAX_UNITS + "); give the policy a maxWidth(...) for it");
+            }
             if (target > width) {
                 targets.put(layer, (long) target);
             }
@@ -106,9 +122,15 @@ public final class LayerwisePlanner implements GrowthPlanner {
         return groups;
     }
 
+    /**
+     * The selector's layer names, then the trigger's (a signal trigger may watch layers the
+     * selector does not name), each once: the controller checks all of them against the network.
+     */
     @Override
     public List<String> namedLayers() {
-        return where.namedLayers();
+        Set<String> names = new LinkedHashSet<>(where.namedLayers());
+        names.addAll(when.namedLayers());
+        return List.copyOf(names);
     }
 
     @Override

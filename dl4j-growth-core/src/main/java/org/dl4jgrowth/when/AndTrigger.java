@@ -30,6 +30,12 @@ public final class AndTrigger implements GrowthTrigger {
         return triggers;
     }
 
+    /** The layers its triggers name, in order, each once. */
+    @Override
+    public List<String> namedLayers() {
+        return TriggerLists.namedLayers(triggers);
+    }
+
     @Override
     public boolean shouldGrow(TrainingProgress p) {
         for (GrowthTrigger t : triggers) {

@@ -3,6 +3,7 @@ package org.dl4jgrowth.when;
 import org.nd4j.shade.jackson.annotation.JsonTypeInfo;
 
 import java.io.Serializable;
+import java.util.List;
 
 /**
  * <b>When</b> to grow: asked by the growth listener after every iteration and at every epoch end,
@@ -35,6 +36,17 @@ public interface GrowthTrigger extends Serializable {
      */
     default boolean shouldGrow(TrainingProgress progress, org.dl4jgrowth.signal.GrowthSignals signals) {
         return shouldGrow(progress);
+    }
+
+    /**
+     * The layer names this trigger refers to (for example {@link #singularValueAbove}'s layers;
+     * combinations: those of their parts, in order, each once), so the growth controller checks them
+     * against the network before training changes it: a misspelt name fails when the controller
+     * binds, not at the first growth or never. Computed from the trigger's settings, not stored.
+     * Default: none.
+     */
+    default List<String> namedLayers() {
+        return List.of();
     }
 
     /** Both this and {@code other}; same as {@link #and(GrowthTrigger...) and(this, other)}. */
@@ -87,7 +99,6 @@ public interface GrowthTrigger extends Serializable {
         return new MinIterationsBetween(n);
     }
 
-    /** All of the triggers, evaluated in order and stopping at the first false. */
     /**
      * Fires when the top singular value of GradMax's mean statistic for any of {@code layers} (none:
      * any growable layer) exceeds {@code threshold}; combine with a schedule, it costs a pass over the
@@ -97,6 +108,7 @@ public interface GrowthTrigger extends Serializable {
         return new SingularValueAbove(threshold, java.util.Arrays.asList(layers));
     }
 
+    /** All of the triggers, evaluated in order and stopping at the first false. */
     static GrowthTrigger and(GrowthTrigger... triggers) {
         return new AndTrigger(triggers);
     }

@@ -6,6 +6,7 @@ import org.dl4jgrowth.signal.GrowthSignals;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 
@@ -26,8 +27,15 @@ public final class SingularValueAbove implements GrowthTrigger {
                               @JsonProperty("layers") List<String> layers) {
         Preconditions.checkArgument(threshold >= 0 && Double.isFinite(threshold),
                 "singularValueAbove(threshold): threshold must be a finite number >= 0 (got: %s)", threshold);
+        List<String> names = layers == null ? List.of() : layers;
+        for (String layer : names) {
+            Preconditions.checkArgument(layer != null && !layer.isEmpty(),
+                    "singularValueAbove(threshold, layers): layer names must be non-empty (got: %s)", names);
+        }
+        Preconditions.checkArgument(new HashSet<>(names).size() == names.size(),
+                "singularValueAbove(threshold, layers): a layer is named twice (got: %s)", names);
         this.threshold = threshold;
-        this.layers = ImmutableList.copyOf(layers == null ? List.of() : layers);
+        this.layers = ImmutableList.copyOf(names);
     }
 
     @Override
@@ -45,6 +53,12 @@ public final class SingularValueAbove implements GrowthTrigger {
             }
         }
         return false;
+    }
+
+    /** The layers given (none: any growable layer), so the controller checks them up front. */
+    @Override
+    public List<String> namedLayers() {
+        return layers;
     }
 
     @JsonProperty("threshold")

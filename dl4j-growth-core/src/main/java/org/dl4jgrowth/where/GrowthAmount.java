@@ -9,17 +9,41 @@ import java.io.Serializable;
 /**
  * <b>How much</b> a chosen layer grows at one event: a fixed number of units, or a factor on its
  * current width (rounded up, at least one unit). Caps are the policy's business. Immutable, JSON as
- * {@code {"add": 8}} or {@code {"factor": 1.5}}.
+ * {@code {"add": 8, "factor": 0.0}} or {@code {"add": 0, "factor": 1.5}} (the unused one written as
+ * 0); read back, either may be left out, and each is checked like its factory.
  */
 public final class GrowthAmount implements Serializable {
     private static final long serialVersionUID = 1L;
     private final int add;
     private final double factor;
 
-    @JsonCreator
-    private GrowthAmount(@JsonProperty("add") int add, @JsonProperty("factor") double factor) {
+    private GrowthAmount(int add, double factor) {
         this.add = add;
         this.factor = factor;
+    }
+
+    /**
+     * The JSON form, checked like the factories (JSON written by hand must not bypass them): 0 is how
+     * the written form marks the unused one, so {@code {"add": 0}} alone is {@code add(0)} and refused
+     * like it, and a non-zero add together with a non-zero factor is refused rather than one of them
+     * silently ignored.
+     */
+    @JsonCreator
+    private static GrowthAmount fromJson(@JsonProperty("add") Integer add, @JsonProperty("factor") Double factor) {
+        boolean addGiven = add != null && add != 0;
+        boolean factorGiven = factor != null && factor != 0.0;
+        if (addGiven && factorGiven) {
+            throw new IllegalArgumentException("GrowthAmount: give add (GrowthAmount.add(n)) or factor "
+                    + "(GrowthAmount.factor(f)), not both (got: add " + add + ", factor " + factor + ")");
+        }
+        if (factorGiven || (factor != null && add == null)) {
+            return factor(factor);
+        }
+        if (add != null) {
+            return add(add);
+        }
+        throw new IllegalArgumentException("GrowthAmount: give add (GrowthAmount.add(n), n >= 1) or factor "
+                + "(GrowthAmount.factor(f), f > 1) (got: neither)");
     }
 
     /** {@code n} more units per growth. */
@@ -35,12 +59,24 @@ public final class GrowthAmount implements Serializable {
         return new GrowthAmount(0, f);
     }
 
-    /** The width a layer of {@code width} units grows to, before caps. */
+    /**
+     * The width a layer of {@code width} units grows to, before caps. Saturates at
+     * {@link Integer#MAX_VALUE} instead of overflowing: {@code add(Integer.MAX_VALUE)} or
+     * {@code factor(1e12)} asks for "as wide as possible", and what is allowed is decided after this:
+     * by the policy's width cap (so with {@code maxWidth(16)} the layer simply grows to 16), then by
+     * the controller's checks of the planned network (maxParams). Without a width cap the layer-wise
+     * planner refuses a target beyond what a layer can hold, asking for a maxWidth.
+     */
     public int grownWidth(int width) {
+        long grown;
         if (add > 0) {
-            return Math.addExact(width, add);
+            grown = (long) width + add;
+        } else {
+            // The 1e-9 keeps an exact product (8 * 1.5) from rounding up to the next unit.
+            double scaled = Math.ceil(width * factor - 1e-9);
+            grown = Math.max((long) width + 1, scaled >= Integer.MAX_VALUE ? Integer.MAX_VALUE : (long) scaled);
         }
-        return Math.max(width + 1, (int) Math.min(Integer.MAX_VALUE, Math.ceil(width * factor - 1e-9)));
+        return (int) Math.min(Integer.MAX_VALUE, grown);
     }
 
     @JsonProperty("add")

@@ -18,9 +18,10 @@ public final class RoundRobin implements SiteSelector {
         this(Arrays.asList(Preconditions.checkNotNull(names, "layer names")));
     }
 
+    /** No names (also left out in JSON, like bySingularValue's candidates): every growable layer in turn. */
     @JsonCreator
     RoundRobin(@JsonProperty("names") List<String> names) {
-        this.names = NamedLayers.checkNames("roundRobin", names, true);
+        this.names = NamedLayers.checkNames("roundRobin", names == null ? List.of() : names, true);
     }
 
     @JsonProperty("names")

@@ -308,6 +308,28 @@ class GrowthTriggerTest {
     }
 
     @Test
+    void namedLayersOfCombinationsAreTheirPartsInOrderEachOnce() {
+        GrowthTrigger sv = GrowthTrigger.singularValueAbove(0.1, "h2", "h1");
+        assertEquals(List.of("h2", "h1"), sv.namedLayers());
+        assertEquals(List.of(), GrowthTrigger.singularValueAbove(0.1).namedLayers(), "none: any growable layer");
+        assertEquals(List.of(), everyIterations(5).namedLayers());
+        assertEquals(List.of("h2", "h1"), everyIterations(5).and(sv).namedLayers());
+        GrowthTrigger nested = or(and(everyEpochs(1), sv), GrowthTrigger.singularValueAbove(0.5, "h3", "h2"),
+                and(maxGrowths(2), or(GrowthTrigger.singularValueAbove(0.2, "h1", "h4"))));
+        assertEquals(List.of("h2", "h1", "h3", "h4"), nested.namedLayers());
+        assertEquals(nested.namedLayers(), GrowthJson.fromJson(GrowthJson.toJson(nested), GrowthTrigger.class)
+                .namedLayers(), "computed, so it survives JSON");
+        assertTrue(!GrowthJson.toJson(nested).contains("namedLayers"), "and is not written");
+    }
+
+    @Test
+    void singularValueAboveChecksItsLayerNames() {
+        assertRejected(() -> GrowthTrigger.singularValueAbove(0.1, "h1", ""), "singularValueAbove", "non-empty");
+        assertRejected(() -> GrowthTrigger.singularValueAbove(0.1, "h1", null), "singularValueAbove", "non-empty");
+        assertRejected(() -> GrowthTrigger.singularValueAbove(0.1, "h1", "h1"), "singularValueAbove", "named twice");
+    }
+
+    @Test
     void jsonFormIsReadable() {
         assertEquals("{\"@class\":\"org.dl4jgrowth.when.EveryIterations\",\"n\":50}",
                 GrowthJson.toJson(everyIterations(50)));
