@@ -180,6 +180,14 @@ class MisuseTest {
                 IllegalArgumentException.class, "maxWidth(\"dl\", 12)", "names no layer", "d1"));
         c.add(of("per-layer cap on the output layer", n -> fitWith(n, policy().maxWidth("out", 12).build()),
                 IllegalArgumentException.class, "maxWidth(\"out\", 12)", "cannot grow"));
+        c.add(of("singularValueAbove names an unknown layer", n -> fitWith(n, policy()
+                .when(GrowthTrigger.singularValueAbove(1.0, "nope")).build()), IllegalArgumentException.class,
+                "'nope'"));
+        // --- JSON written by hand
+        c.add(of("the JSON literal null as a policy", n -> () -> GrowthPolicy.fromJson("null"),
+                IllegalArgumentException.class, "policy JSON object was expected"));
+        c.add(of("a policy JSON with add 0", n -> () -> GrowthPolicy.fromJson(policy().build().toJson()
+                .replace("\"add\":2", "\"add\":0")), IllegalArgumentException.class, "add(n)", "(got: 0)"));
         // --- amounts and caps
         c.add(of("add(Integer.MAX_VALUE) without a cap", n -> fitWith(n, policy()
                 .howMuch(GrowthAmount.add(Integer.MAX_VALUE)).build()), InfeasibleGrowthException.class,

@@ -25,14 +25,6 @@ public final class LayerwisePlanner implements GrowthPlanner {
     private final GrowthTrigger when;
     private final SiteSelector where;
     private final GrowthAmount howMuch;
-    /**
-     * The widest layer a unit map can describe (one int per unit: Java's largest array, as in
-     * ArrayList). An amount saturates at Integer.MAX_VALUE, so without a width cap the target can
-     * be beyond it; the unit map would then fail with an OutOfMemoryError before the controller's
-     * parameter cap is even asked.
-     */
-    static final int MAX_UNITS = Integer.MAX_VALUE - 8;
-
     @JsonCreator
     public LayerwisePlanner(@JsonProperty("when") GrowthTrigger when, @JsonProperty("where") SiteSelector where,
                             @JsonProperty("howMuch") GrowthAmount howMuch) {
@@ -73,13 +65,8 @@ public final class LayerwisePlanner implements GrowthPlanner {
         for (String layer : where.select(available, context.past(), context.signals())) {
             int width = context.width(layer);
             // The amount saturates rather than overflows; the cap decides (add(Integer.MAX_VALUE)
-            // under maxWidth(16) grows to 16).
+            // under maxWidth(16) grows to 16), and requireFeasible below refuses what no layer can be.
             int target = Math.min(howMuch.grownWidth(width), context.maxWidth(layer));
-            if (target > MAX_UNITS) {
-                throw new IllegalStateException("LayerwisePlanner: growing layer '" + layer + "' from " + width
-                        + " units by " + howMuch + " gives " + target + " units, more than a layer can have ("
-                        + MAX_UNITS + "); give the policy a maxWidth(...) for it");
-            }
             if (target > width) {
                 targets.put(layer, (long) target);
             }

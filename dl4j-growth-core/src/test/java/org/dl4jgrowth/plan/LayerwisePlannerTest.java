@@ -46,17 +46,21 @@ class LayerwisePlannerTest {
         }
     }
 
-    /** Without a width cap "as wide as possible" is refused in words, not by an OutOfMemoryError. */
+    /**
+     * Without a width cap "as wide as possible" is refused in words, not by an OutOfMemoryError, and
+     * before anything else (the controller checks the first growth when it binds to the network).
+     */
     @Test
-    void anUncappedAmountBeyondIntIsRefusedNamingTheCap() {
+    void anUncappedAmountBeyondIntIsRefusedNamingTheLimit() {
         Model net = denseDense(false);
         GrowthPolicy policy = GrowthPolicy.builder().when(GrowthTrigger.everyIterations(1))
                 .where(SiteSelector.layers("d1")).howMuch(GrowthAmount.add(Integer.MAX_VALUE)).maxParams(1000)
                 .build();
-        IllegalStateException e = assertThrows(IllegalStateException.class,
+        org.dl4jgrowth.rewrite.InfeasibleGrowthException e = assertThrows(
+                org.dl4jgrowth.rewrite.InfeasibleGrowthException.class,
                 () -> new GrowthListener(policy).controller().growNow(net));
-        assertTrue(e.getMessage().contains("layer 'd1' from 6 units by +2147483647"), e.getMessage());
-        assertTrue(e.getMessage().contains("maxWidth"), e.getMessage());
+        assertTrue(e.getMessage().contains("Layer 'd1' cannot grow from 6 to 2147483647 units"), e.getMessage());
+        assertEquals(org.dl4jgrowth.rewrite.UnitMap.MAX_WIDTH, e.limit());
         assertEquals(6, NetworkRewrite.width(net, "d1"), "nothing grew");
     }
 
