@@ -593,18 +593,55 @@ public final class GrowthController {
             throw new IllegalArgumentException("The growth data given to growthData(...) is empty ("
                     + growthData.getClass().getSimpleName() + " has no minibatch after reset())");
         }
-        MultiDataSet batch = NetworkAdapter.toMulti(growthData.next());
+        MultiDataSet batch;
+        NetworkAdapter copy;
+        // Copies made here must not land in a workspace the training pass has open on this thread.
+        try (org.nd4j.linalg.api.memory.MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            batch = NetworkAdapter.detached(NetworkAdapter.toMulti(growthData.next()));
+            copy = a.privateCopyWithoutWorkspaces();
+        }
         growthData.reset();
         try {
             // One forward and backward pass on a private copy: DL4J's own checks of every shape. Its
             // dropout draws from a throw-away generator: neither training's stream nor growth's moves.
-            NetworkAdapter copy = a.privateCopy();
-            org.dl4jgrowth.rewrite.RandomScope.run(Nd4j.getRandomFactory().getNewRandomInstance(policy.seed()),
-                    () -> copy.computeGradient(batch));
+            Runnable pass = () -> org.dl4jgrowth.rewrite.RandomScope.run(
+                    Nd4j.getRandomFactory().getNewRandomInstance(policy.seed()), () -> copy.computeGradient(batch));
+            if (Nd4j.getWorkspaceManager().anyWorkspaceActiveForCurrentThread()) {
+                // Inside the training pass (onForwardPass of fit(DataSet)) its workspaces are open on this
+                // thread and DL4J refuses to run another network here: run the check on a thread of its
+                // own, on the same device.
+                onOwnThread(pass);
+            } else {
+                pass.run();
+            }
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("The growth data given to growthData(...) does not fit this "
                     + a.typeName() + ": a minibatch with features " + shapes(batch.getFeatures()) + " and labels "
                     + shapes(batch.getLabels()) + " fails in the network: " + e.getMessage(), e);
+        }
+    }
+
+    private static void onOwnThread(Runnable body) {
+        Integer device = Nd4j.getAffinityManager().getDeviceForCurrentThread();
+        RuntimeException[] failure = new RuntimeException[1];
+        Thread t = new Thread(() -> {
+            try {
+                // The copy's arrays live on the training thread's device: compute there.
+                Nd4j.getAffinityManager().unsafeSetDevice(device);
+                body.run();
+            } catch (RuntimeException e) {
+                failure[0] = e;
+            }
+        }, "dl4j-growth-data-check");
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while checking the growth data", e);
+        }
+        if (failure[0] != null) {
+            throw failure[0];
         }
     }
 

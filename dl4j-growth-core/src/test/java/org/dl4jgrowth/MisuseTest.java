@@ -356,6 +356,22 @@ class MisuseTest {
         assertEquals(g.controller().state(), GrowthState.fromJson(g.controller().state().toJson()));
     }
 
+    /**
+     * Good growth data is checked at the first onForwardPass too (fit(DataSet) calls no epoch
+     * callbacks), inside the training pass whose workspaces are open on this thread.
+     */
+    @ParameterizedTest(name = "graph={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void goodGrowthDataPassesTheCheckInsideTheTrainingPass(boolean graph) {
+        Model net = tanhNet(graph);
+        GrowthListener g = GrowthListener.builder().policy(policy().initializer(UnitInitializer.gradMax()).build())
+                .growthData(iterator(data(8, 9)), 1).build();
+        net.setListeners(new ScoreIterationListener(100), g);
+        TestNets.fit(net, data(8, 10));
+        assertEquals(1, g.history().size());
+        assertEquals(8, NetworkRewrite.width(net, "d1"));
+    }
+
     /** Refusals of a misconfigured policy come before the first parameter update, also with growth data given. */
     @ParameterizedTest(name = "graph={0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})

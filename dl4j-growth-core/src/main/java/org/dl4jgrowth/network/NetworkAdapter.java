@@ -100,6 +100,13 @@ public abstract class NetworkAdapter {
     public abstract NetworkAdapter privateCopy();
 
     /**
+     * {@link #privateCopy()} that opens no workspace of its own, for use inside the training
+     * network's callbacks ({@code onForwardPass}): DL4J's workspaces are per thread and by name, and
+     * the training pass holds the ones a copy would open.
+     */
+    public abstract NetworkAdapter privateCopyWithoutWorkspaces();
+
+    /**
      * Sets {@code batch} (features, labels, masks) on the network and computes gradient and score
      * with DL4J's own forward and backward pass, in training mode. Meant for private copies: it
      * replaces the network's minibatch and gradient.
@@ -378,6 +385,16 @@ public abstract class NetworkAdapter {
         }
 
         @Override
+        public NetworkAdapter privateCopyWithoutWorkspaces() {
+            MultiLayerConfiguration conf = (MultiLayerConfiguration) cloneConfiguration();
+            conf.setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            conf.setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            MultiLayerNetwork copy = new MultiLayerNetwork(conf);
+            copy.init(net.params().dup(), false);
+            return new MlnAdapter(copy);
+        }
+
+        @Override
         public void computeGradient(MultiDataSet batch) {
             if (batch.numFeatureArrays() != 1 || batch.numLabelsArrays() != 1) {
                 throw new IllegalArgumentException("A MultiLayerNetwork takes one features and one labels array per "
@@ -571,6 +588,16 @@ public abstract class NetworkAdapter {
         @Override
         public NetworkAdapter privateCopy() {
             ComputationGraph copy = new ComputationGraph((ComputationGraphConfiguration) cloneConfiguration());
+            copy.init(graph.params().dup(), false);
+            return new GraphAdapter(copy);
+        }
+
+        @Override
+        public NetworkAdapter privateCopyWithoutWorkspaces() {
+            ComputationGraphConfiguration conf = (ComputationGraphConfiguration) cloneConfiguration();
+            conf.setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            conf.setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            ComputationGraph copy = new ComputationGraph(conf);
             copy.init(graph.params().dup(), false);
             return new GraphAdapter(copy);
         }
