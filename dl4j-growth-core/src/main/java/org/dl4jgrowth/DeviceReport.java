@@ -132,7 +132,8 @@ public final class DeviceReport implements Serializable {
      */
     public static long allocatableBytes() {
         DeviceReport r = current();
-        long free = r.freeMemoryBytes();
+        // JavaCPP answers 0 where it cannot tell (no MemAvailable, an unsupported system): unknown.
+        long free = r.freeMemoryBytes() > 0 ? r.freeMemoryBytes() : UNKNOWN;
         if (r.host()) {
             long max = probe("JavaCPP max bytes", Pointer::maxBytes, UNKNOWN);
             long used = probe("JavaCPP total bytes", Pointer::totalBytes, UNKNOWN);

@@ -92,7 +92,7 @@ public final class GrowthController {
     private BadGrowthAction onBadGrowth = BadGrowthAction.SKIP;
     /** The history file missed a write (the failure was logged); retried at the next growth and epoch end. */
     private boolean historyPending;
-    /** The thread running fit(), while it runs (told by the listener's callbacks); null otherwise. */
+    /** The thread that last ran fit() with the listener (told by its callbacks); null before. */
     private volatile Thread trainingThread;
 
     GrowthController(GrowthPolicy policy) {
@@ -199,6 +199,7 @@ public final class GrowthController {
      */
     public synchronized GrowthController restore(GrowthState state) {
         Preconditions.checkNotNull(state, "restore(state): state must not be null");
+        requireTrainingThread("restore");
         if (history.size() > 0) {
             throw new IllegalStateException("restore(state): this controller has grown its network already ("
                     + history.size() + " events); restore into a fresh one");
@@ -393,22 +394,21 @@ public final class GrowthController {
     }
 
     /**
-     * The listener tells the controller that {@code fit()} is running on the calling thread (from
-     * its first callback of an epoch or iteration) or that it has paused (epoch end; iteration end
-     * when there are no epoch callbacks). While it runs, growth from any other thread is refused.
+     * The listener tells the controller, at its first callback of an epoch or iteration, which
+     * thread trains. While that thread is inside {@code fit()}, growth from any other is refused.
      */
     synchronized void attach(Model net) {
         bind(net);
-        trainingRunning(true);
+        trainingThread = Thread.currentThread();
     }
 
-    void trainingRunning(boolean running) {
-        trainingThread = running ? Thread.currentThread() : null;
-    }
-
+    /**
+     * Refuses a call from any thread but the one training, while that one is inside {@code fit()}
+     * (its stack tells: no flag to be left set by a fit() that threw).
+     */
     private void requireTrainingThread(String call) {
         Thread t = trainingThread;
-        if (t != null && t != Thread.currentThread()) {
+        if (t != null && t != Thread.currentThread() && NetworkAdapter.insideFit(t)) {
             throw new IllegalStateException(call + "(...) was called on thread '" + Thread.currentThread().getName()
                     + "' while fit() runs on thread '" + t.getName() + "': a network can only change shape on the "
                     + "thread that trains it. Grow from a listener or the onGrowth callback, or after fit() returns");
@@ -443,11 +443,16 @@ public final class GrowthController {
                     ? ((org.dl4jgrowth.signal.GrowthDataException) e).layer()
                     : ((org.dl4jgrowth.rewrite.InfeasibleGrowthException) e).layer();
             GrowthSkip skip = new GrowthSkip(p.iteration(), p.epoch(), p.atEpochEnd(),
-                    layer == null ? List.of() : List.of(layer), e.getMessage());
-            history.addSkip(skip);
-            log.warn("Growth skipped at iteration {} (epoch {}), network unchanged: {}", p.iteration(), p.epoch(),
-                    e.getMessage());
-            writeHistory();
+                    layer == null ? List.of() : List.of(layer), e.getClass().getSimpleName(), e.getMessage());
+            if (history.addSkip(skip)) {
+                log.warn("Growth skipped at iteration {} (epoch {}), network unchanged: {}", p.iteration(), p.epoch(),
+                        e.getMessage());
+                writeHistory();
+            } else {
+                // The same refusal again (a trigger asking every iteration): counted, written at the epoch end.
+                log.debug("Growth skipped again at iteration {}: {}", p.iteration(), e.getMessage());
+                historyPending = historyFile != null;
+            }
             return Optional.empty();
         } finally {
             supplied.clear();
@@ -458,7 +463,7 @@ public final class GrowthController {
         org.dl4jgrowth.signal.StatisticSignals signals = signals(net);
         supplied.forEach((layer, v) -> signals.supply(layer, (INDArray) v[0], (Long) v[1]));
         Optional<GrowthProposal> proposal = planner.propose(new PlanningContext(adapter, p, signals,
-                history.events(), policy::maxWidth, random(), forced, companions));
+                history.events(), policy::maxWidth, policy.maxParams(), random(), forced, companions));
         if (proposal.isEmpty()) {
             return Optional.empty();
         }
@@ -548,19 +553,28 @@ public final class GrowthController {
             }
         }
         java.util.function.ToIntFunction<String> width = layer -> NetworkRewrite.width(net, layer);
-        List<Map<String, Long>> first = planner.firstGrowths(growable, width, policy::maxWidth);
-        // Only the layer-wise planner's answer is complete (a method's own planner may narrow, or
-        // not know in advance), so only there does "nothing first" mean "nothing ever".
-        if (first.isEmpty() && history.size() == 0 && planner instanceof org.dl4jgrowth.plan.LayerwisePlanner) {
+        List<Map<String, Long>> first = planner.firstGrowths(growable, width, policy::maxWidth,
+                layer -> org.dl4jgrowth.signal.GradientStatistic.supports(net, layer));
+        // The layer-wise planner widens its candidates up to their caps and nothing else, so with every
+        // candidate at its cap it never grows (a method's own planner may narrow: no such conclusion).
+        if (history.size() == 0 && planner instanceof org.dl4jgrowth.plan.LayerwisePlanner) {
             StringBuilder why = new StringBuilder();
-            List<String> named = planner.namedLayers();
-            for (String layer : named.isEmpty() ? growable : named) {
+            boolean any = false;
+            // The selector's names only: a trigger may name layers it watches but does not grow.
+            List<String> named = ((org.dl4jgrowth.plan.LayerwisePlanner) planner).where().namedLayers();
+            for (String layer : growable) {
+                if (!named.isEmpty() && !named.contains(layer)) {
+                    continue;
+                }
+                any |= width.applyAsInt(layer) < policy.maxWidth(layer);
                 why.append(why.length() == 0 ? "" : ", ").append("'").append(layer).append("' has ")
                         .append(width.applyAsInt(layer)).append(" units and maxWidth ").append(policy.maxWidth(layer));
             }
-            throw new IllegalArgumentException("This growth policy can never grow this network: "
-                    + (why.length() == 0 ? "it has no growable layer" : why + "") + ". Raise maxWidth above the "
-                    + "current widths (or choose other layers)");
+            if (!any) {
+                throw new IllegalArgumentException("This growth policy can never grow this network: "
+                        + (why.length() == 0 ? "it has no growable layer" : why + "") + ". Raise maxWidth above the "
+                        + "current widths (or choose other layers)");
+            }
         }
         if (history.size() == 0 && planner instanceof org.dl4jgrowth.plan.LayerwisePlanner
                 && policy.maxParams() <= net.numParams()) {
@@ -570,7 +584,7 @@ public final class GrowthController {
         }
         for (Map<String, Long> group : first) {
             // The widths one growth may reach: possible at all, and in memory (refused before any allocation).
-            NetworkRewrite.requireFeasible(net, group);
+            NetworkRewrite.requireFeasible(net, group, policy.maxParams());
             // The initialiser sees the same geometry a real growth of these layers would have.
             NetworkRewrite trial = NetworkRewrite.of(net).initializer(policy.initializer());
             for (String layer : group.keySet()) {
@@ -623,13 +637,13 @@ public final class GrowthController {
 
     private static void onOwnThread(Runnable body) {
         Integer device = Nd4j.getAffinityManager().getDeviceForCurrentThread();
-        RuntimeException[] failure = new RuntimeException[1];
+        Throwable[] failure = new Throwable[1];
         Thread t = new Thread(() -> {
             try {
                 // The copy's arrays live on the training thread's device: compute there.
                 Nd4j.getAffinityManager().unsafeSetDevice(device);
                 body.run();
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
                 failure[0] = e;
             }
         }, "dl4j-growth-data-check");
@@ -640,8 +654,11 @@ public final class GrowthController {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while checking the growth data", e);
         }
+        if (failure[0] instanceof Error) {
+            throw (Error) failure[0];
+        }
         if (failure[0] != null) {
-            throw failure[0];
+            throw (RuntimeException) failure[0];
         }
     }
 
@@ -768,8 +785,9 @@ public final class GrowthController {
                 out.add(NetworkAdapter.toMulti(growthData.next()));
             }
             if (out.isEmpty()) {
-                throw new IllegalStateException("The growth data iterator given to growthData(...) has no minibatch "
-                        + "left and cannot be reset (" + growthData.getClass().getSimpleName() + ")");
+                throw new org.dl4jgrowth.signal.GrowthDataException(null, "The growth data iterator given to "
+                        + "growthData(...) has no minibatch left and cannot be reset ("
+                        + growthData.getClass().getSimpleName() + "): give one that supports reset()");
             }
             return out;
         }

@@ -72,8 +72,18 @@ public final class GrowthHistory {
         return ImmutableList.copyOf(events);
     }
 
-    synchronized void addSkip(GrowthSkip s) {
+    /**
+     * Records a skip, merged into the last record when it continues the same run.
+     *
+     * @return true when a new record was started (worth writing and warning about at once)
+     */
+    synchronized boolean addSkip(GrowthSkip s) {
+        if (!skips.isEmpty() && skips.get(skips.size() - 1).sameRun(s)) {
+            skips.set(skips.size() - 1, skips.get(skips.size() - 1).plus(s));
+            return false;
+        }
         skips.add(s);
+        return true;
     }
 
     /** Growths the policy asked for and the controller skipped (see {@link BadGrowthAction}), oldest first. */
@@ -99,8 +109,13 @@ public final class GrowthHistory {
         try {
             Path parent = file.toAbsolutePath().getParent();
             Path tmp = Files.createTempFile(parent, file.getFileName().toString(), ".tmp");
-            Files.write(tmp, toJson().getBytes(StandardCharsets.UTF_8));
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            try {
+                Files.write(tmp, toJson().getBytes(StandardCharsets.UTF_8));
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                // Only left over when the write or the move failed; retries must not pile them up.
+                Files.deleteIfExists(tmp);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot write the growth history to " + file, e);
         }

@@ -63,7 +63,6 @@ public final class GrowthListener extends BaseTrainingListener {
     private Set<String> seenCheckpoints;
     private boolean epochStarted;
     private boolean warnedNoEpochs;
-    private boolean attachmentChecked;
 
     public GrowthListener(GrowthPolicy policy) {
         this(policy.newController(), null);
@@ -125,10 +124,8 @@ public final class GrowthListener extends BaseTrainingListener {
      */
     private void started(Model model) {
         noteExistingCheckpoints();
-        if (!attachmentChecked) {
-            checkAttachment(model);
-            attachmentChecked = true;
-        }
+        // Every time (a few listeners to look at): a loop may add this listener again before each fit().
+        checkAttachment(model);
         controller.attach(model);
     }
 
@@ -177,21 +174,13 @@ public final class GrowthListener extends BaseTrainingListener {
         }
         stampCheckpoints();
         controller.onIteration(model, iteration, epoch);
-        if (!epochStarted) {
-            // fit(DataSet) and loops of one's own: between iterations the caller may grow from any thread.
-            controller.trainingRunning(false);
-        }
     }
 
     /** Inside {@code fit()} DL4J calls this before it advances the epoch count: the count is the epoch that ends. */
     @Override
     public void onEpochEnd(Model model) {
         stampCheckpoints();
-        try {
-            controller.onEpochEnd(model, NetworkAdapter.of(model).epochCount());
-        } finally {
-            controller.trainingRunning(false);
-        }
+        controller.onEpochEnd(model, NetworkAdapter.of(model).epochCount());
     }
 
     private synchronized void noteExistingCheckpoints() {

@@ -142,4 +142,68 @@ class AfterTheSwapTest {
         assertEquals(null, after.get());
         assertEquals(8, NetworkRewrite.width(net, "d1"));
     }
+
+    /** A fit() that ended by an exception leaves no guard behind: another thread may grow afterwards. */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void afterAFitThatThrewAnotherThreadMayGrow(boolean graph) throws Exception {
+        Model net = MisuseTest.tanhNet(graph);
+        GrowthListener g = new GrowthListener(GrowthPolicy.builder().when(GrowthTrigger.atIterations(1000))
+                .where(SiteSelector.layers("d1")).howMuch(GrowthAmount.add(2)).build());
+        BaseTrainingListener failing = new BaseTrainingListener() {
+            @Override
+            public void iterationDone(Model model, int iteration, int epoch) {
+                throw new IllegalStateException("a listener of the user's failed");
+            }
+        };
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> fitSix(net, g, failing));
+        assertEquals(null, growOnOtherThread(g, net), "fit() is over: the other thread may grow");
+        assertEquals(8, NetworkRewrite.width(net, "d1"));
+    }
+
+    /** Between the fit(DataSet) calls of a loop, after an epoch-based fit(), another thread may grow. */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void betweenFitCallsOfALoopAnotherThreadMayGrow(boolean graph) throws Exception {
+        Model net = MisuseTest.tanhNet(graph);
+        GrowthListener g = new GrowthListener(GrowthPolicy.builder().when(GrowthTrigger.atIterations(1000))
+                .where(SiteSelector.layers("d1")).howMuch(GrowthAmount.add(2)).build());
+        fitSix(net, g);
+        for (int round = 0; round < 2; round++) {
+            org.dl4jgrowth.testing.TestNets.fit(net, MisuseTest.data(8, 30 + round));
+            assertEquals(null, growOnOtherThread(g, net), "between two fit(DataSet) calls");
+        }
+        assertEquals(10, NetworkRewrite.width(net, "d1"));
+    }
+
+    /** A loop that adds the listener again before each fit() is refused at the second fit, before it trains. */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void addingTheListenerAgainIsRefusedAtTheNextFit(boolean graph) {
+        Model net = MisuseTest.tanhNet(graph);
+        GrowthListener g = new GrowthListener(threeGrowths());
+        net.setListeners(g);
+        org.dl4jgrowth.testing.TestNets.fit(net, MisuseTest.data(8, 40));
+        net.addListeners(g);
+        NetState before = NetState.of(net);
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> org.dl4jgrowth.testing.TestNets.fit(net, MisuseTest.data(8, 41)));
+        assertTrue(e.getMessage().contains("attached 2 times"), e.getMessage());
+        assertArrayEquals(before.params, NetState.of(net).params, 0.0);
+        assertEquals(before.iterations, NetState.of(net).iterations);
+    }
+
+    private static Throwable growOnOtherThread(GrowthListener g, Model net) throws InterruptedException {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                g.controller().growNow(net);
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        }, "other");
+        t.start();
+        t.join();
+        return failure.get();
+    }
 }

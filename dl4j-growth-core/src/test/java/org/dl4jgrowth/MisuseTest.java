@@ -40,6 +40,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -194,9 +195,10 @@ class MisuseTest {
                 "'d1'", String.valueOf(UnitMap.MAX_WIDTH)));
         c.add(of("factor(1e12) without a cap", n -> fitWith(n, policy().howMuch(GrowthAmount.factor(1e12)).build()),
                 InfeasibleGrowthException.class, "'d1'", "largest width"));
-        c.add(of("add(400 000 000): more than memory", n -> fitWith(n, policy()
-                .howMuch(GrowthAmount.add(400_000_000)).build()), InfeasibleGrowthException.class,
-                "'d1'", "400000006 units", "GiB", "maxWidth(\"d1\""));
+        // 2e9 units of 10 parameters each: 2e10 parameters, far beyond any machine's memory.
+        c.add(of("add(2 000 000 000): more than memory", n -> fitWith(n, policy()
+                .howMuch(GrowthAmount.add(2_000_000_000)).build()), InfeasibleGrowthException.class,
+                "'d1'", "2000000006 units", "GiB", "maxWidth(\"d1\""));
         c.add(of("cap at the current width", n -> fitWith(n, policy().maxWidth(6).build()),
                 IllegalArgumentException.class, "can never grow", "'d1' has 6 units and maxWidth 6"));
         c.add(of("per-layer cap below the current width", n -> fitWith(n, policy().maxWidth("d1", 4).build()),
@@ -256,7 +258,7 @@ class MisuseTest {
                 InfeasibleGrowthException.class, "'d1'", "2147483653", "largest width"));
         c.add(of("widen(d1, Integer.MAX_VALUE)", n -> () -> NetworkRewrite.of(n).widen("d1", Integer.MAX_VALUE),
                 InfeasibleGrowthException.class, "'d1'", String.valueOf(Integer.MAX_VALUE)));
-        c.add(of("grow(d1, 400 000 000)", n -> () -> NetworkRewrite.of(n).grow("d1", 400_000_000),
+        c.add(of("grow(d1, 2 000 000 000)", n -> () -> NetworkRewrite.of(n).grow("d1", 2_000_000_000),
                 InfeasibleGrowthException.class, "'d1'", "GiB", "can reach about"));
         c.add(of("a rewrite growing d1 with GradMax together with d2", n -> () -> NetworkRewrite.of(n)
                 .initializer(UnitInitializer.gradMax()).grow("d1", 1).grow("d2", 1).plan(),
@@ -340,11 +342,16 @@ class MisuseTest {
         NetState before = NetState.of(net);
         GrowthListener g = GrowthListener.builder().policy(policy().initializer(UnitInitializer.gradMax()).build())
                 .build();
+        assertFalse(GrowthHistory.fromJson(g.history().toJson()).toJson().contains("skips"),
+                "no skips: the history's JSON is as before (old readers read it)");
         assertTrue(g.controller().growNow(net, withValue(data(8, 4), false, Double.NaN)).isEmpty());
+        assertTrue(g.controller().growNow(net, withValue(data(8, 5), false, Double.NaN)).isEmpty());
         assertArrayEquals(before.params, NetState.of(net).params, 0.0);
         assertEquals(0, g.history().size());
-        assertEquals(1, g.history().skips().size());
+        assertEquals(1, g.history().skips().size(), "the same refusal twice is one record");
         GrowthSkip skip = g.history().skips().get(0);
+        assertEquals(2, skip.count());
+        assertEquals("GrowthDataException", skip.kind());
         assertEquals(List.of("d1"), skip.layers());
         assertTrue(skip.reason().contains("NaN"), skip.reason());
         assertEquals(g.history(), GrowthHistory.fromJson(g.history().toJson()));
@@ -370,6 +377,54 @@ class MisuseTest {
         TestNets.fit(net, data(8, 10));
         assertEquals(1, g.history().size());
         assertEquals(8, NetworkRewrite.width(net, "d1"));
+    }
+
+    /** Inside fit(), by default, unusable growth data costs a growth, never the training run. */
+    @ParameterizedTest(name = "graph={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void badGrowthDataInsideFitIsSkippedAndTrainingGoesOn(boolean graph) {
+        Model net = tanhNet(graph);
+        long before = NetState.of(net).iterations;
+        // Fine when checked before training (the first minibatch), NaN from the second on.
+        DataSetIterator data = iterator(data(8, 9), withValue(data(8, 10), false, Double.NaN));
+        GrowthListener g = GrowthListener.builder().policy(policy().initializer(UnitInitializer.gradMax()).build())
+                .growthData(data, 2).build();
+        fitWithData(net, g);
+        assertEquals(before + 6, NetState.of(net).iterations, "all six iterations trained");
+        assertEquals(6, NetworkRewrite.width(net, "d1"), "nothing grew");
+        assertEquals(0, g.history().size());
+        assertEquals(1, g.history().skips().size());
+        assertEquals(6, g.history().skips().get(0).count(), "one record for the six refusals");
+        assertTrue(g.history().skips().get(0).reason().contains("Minibatch 2 of 2"), g.history().skips().toString());
+        assertTrue(Double.isFinite(net.score()));
+    }
+
+    /** A selector by the statistic never picks layers without one: they are not held against the policy. */
+    @ParameterizedTest(name = "graph={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void bySingularValuePassesOverLayersWithoutAStatistic(boolean graph) {
+        Model net = convFlattenNet(graph);
+        GrowthListener g = new GrowthListener(policy().where(SiteSelector.bySingularValue(1))
+                .initializer(UnitInitializer.gradMax()).build());
+        GrowthEvent e = g.controller().growNow(net, TestNets.CONV_POOL_DENSE.data(8, 4, DataType.DOUBLE))
+                .orElseThrow();
+        assertEquals("d1", e.layers().get(0).layer(), "c1 reaches d1 through a flatten: no statistic, not picked");
+    }
+
+    /** randomFanOut needs only f'(0) > 0: sigmoid's new units learn, although they shift the output. */
+    @ParameterizedTest(name = "graph={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void randomFanOutAcceptsSigmoid(boolean graph) {
+        TestNets.Arch sigmoid = new TestNets.Arch("sigmoid", () -> List.of(
+                new DenseLayer.Builder().name("d1").nOut(6).activation(Activation.SIGMOID).build(),
+                new OutputLayer.Builder().name("out").nOut(3).activation(Activation.SOFTMAX)
+                        .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
+                InputType.feedForward(4), new long[]{1, 4}, 3);
+        Model net = TestNets.build(sigmoid, TestNets.base(3, new Adam(0.01), DataType.DOUBLE), graph);
+        GrowthListener g = new GrowthListener(policy().initializer(UnitInitializer.randomFanOut()).build());
+        fitWithData(net, g);
+        assertTrue(g.history().size() >= 4, g.history().toString());
+        assertEquals(6 + 2 * g.history().size(), NetworkRewrite.width(net, "d1"));
     }
 
     /** Refusals of a misconfigured policy come before the first parameter update, also with growth data given. */

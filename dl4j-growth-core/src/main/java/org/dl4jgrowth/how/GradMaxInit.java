@@ -196,8 +196,8 @@ public final class GradMaxInit implements UnitInitializer {
 
     /**
      * The rule of {@link #checkActivation(NewUnits, String)} for an activation known from the
-     * configuration alone; {@code strict}: GradMax's f'(0)=1, otherwise any f'(0)&gt;0 (the random
-     * baseline only needs its new units to learn).
+     * configuration alone; {@code strict}: GradMax's f(0)=0 and f'(0)=1, otherwise only f'(0)&gt;0
+     * (the random baseline's new units must be able to learn; f(0) may move the output).
      */
     static void checkActivation(IActivation act, String layer, String name, boolean strict) {
         if (act == null) {
@@ -206,11 +206,12 @@ public final class GradMaxInit implements UnitInitializer {
         INDArray zero = Nd4j.zeros(DataType.DOUBLE, 1, 1);
         double f0 = act.getActivation(zero.dup(), true).getDouble(0);
         double d0 = act.backprop(zero.dup(), Nd4j.ones(DataType.DOUBLE, 1, 1)).getFirst().getDouble(0);
-        boolean ok = Math.abs(f0) <= 1e-12 && (strict ? Math.abs(d0 - 1.0) <= 1e-12 : d0 > 1e-12);
+        boolean ok = strict ? Math.abs(f0) <= 1e-12 && Math.abs(d0 - 1.0) <= 1e-12 : d0 > 1e-12;
         if (!ok) {
             throw new IllegalArgumentException(name + ": layer '" + layer + "' uses activation " + act
-                    + " with f(0)=" + f0 + " and f'(0)=" + d0 + "; new units with zero fan-in need f(0)=0 and "
-                    + (strict ? "f'(0)=1" : "f'(0)>0") + " to leave the output unchanged and to learn. Use "
+                    + " with f(0)=" + f0 + " and f'(0)=" + d0 + "; new units with zero fan-in need "
+                    + (strict ? "f(0)=0 and f'(0)=1 to leave the output unchanged and to learn"
+                    : "f'(0)>0 to learn at all") + ". Use "
                     + "org.dl4jgrowth.activation.ActivationGrowthReLU (ReLU with f'(0)=1), identity or tanh"
                     + (strict ? ", or allow it explicitly with UnitInitializer." + name + "().allowingAnyActivation()"
                     : ", or UnitInitializer.functionPreserving() (random fan-in, zero fan-out)"));

@@ -57,6 +57,26 @@ public abstract class NetworkAdapter {
 
     public abstract Model model();
 
+    /**
+     * Whether {@code thread} is inside a DL4J network's {@code fit} right now (read from its stack;
+     * alive threads only). The growth controller refuses growth from other threads while it is: the
+     * network is mid-step there, and between two listener callbacks DL4J still writes its counts and
+     * applies constraints. A fit() that ended, normally or by an exception, no longer shows.
+     */
+    public static boolean insideFit(Thread thread) {
+        if (thread == null || !thread.isAlive()) {
+            return false;
+        }
+        for (StackTraceElement f : thread.getStackTrace()) {
+            String c = f.getClassName();
+            if ((c.startsWith("org.deeplearning4j.nn.multilayer.") || c.startsWith("org.deeplearning4j.nn.graph."))
+                    && f.getMethodName().startsWith("fit")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** "MultiLayerNetwork" or "ComputationGraph", for messages. */
     public abstract String typeName();
 

@@ -44,14 +44,16 @@ public interface GrowthPlanner extends Serializable {
      * are possible, the network then fits in memory), so that a static misconfiguration fails at
      * once rather than an epoch in. Widths are longs so that no amount can overflow here.
      *
-     * @param growable the network's growable layers, in layer order
-     * @param width    a growable layer's current width
-     * @param maxWidth a layer's width cap
+     * @param growable          the network's growable layers, in layer order
+     * @param width             a growable layer's current width
+     * @param maxWidth          a layer's width cap
+     * @param statisticSupports whether GradMax's statistic can be taken for a layer
      * @return groups of layer to largest new width; default: none known in advance
      */
     default List<java.util.Map<String, Long>> firstGrowths(List<String> growable,
                                                         java.util.function.ToIntFunction<String> width,
-                                                        java.util.function.ToIntFunction<String> maxWidth) {
+                                                        java.util.function.ToIntFunction<String> maxWidth,
+                                                        java.util.function.Predicate<String> statisticSupports) {
         return List.of();
     }
 

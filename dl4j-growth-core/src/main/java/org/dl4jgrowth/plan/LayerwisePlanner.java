@@ -74,8 +74,15 @@ public final class LayerwisePlanner implements GrowthPlanner {
         if (targets.isEmpty()) {
             return Optional.empty();
         }
-        // Before any unit map exists: a map holds an entry per unit, so a huge amount is refused here.
-        context.requireFeasible(targets);
+        // Before any unit map exists: a map holds an entry per unit, so a huge amount is refused here,
+        // and one the parameter cap would skip anyway is not built at all.
+        long params = context.requireFeasible(targets);
+        if (params > context.maxParams()) {
+            org.slf4j.LoggerFactory.getLogger(LayerwisePlanner.class).info("Growth skipped at iteration {}: {} "
+                    + "would leave at least {} parameters, above maxParams {}", context.progress().iteration(),
+                    targets, params, context.maxParams());
+            return Optional.empty();
+        }
         GrowthProposal.Builder b = GrowthProposal.builder();
         targets.forEach((layer, target) -> b.widen(layer, context.width(layer), Math.toIntExact(target)));
         return Optional.of(b.build());
@@ -88,12 +95,16 @@ public final class LayerwisePlanner implements GrowthPlanner {
     @Override
     public List<java.util.Map<String, Long>> firstGrowths(List<String> growable,
                                                        java.util.function.ToIntFunction<String> width,
-                                                       java.util.function.ToIntFunction<String> maxWidth) {
+                                                       java.util.function.ToIntFunction<String> maxWidth,
+                                                       java.util.function.Predicate<String> statisticSupports) {
         List<String> named = where.namedLayers();
         java.util.Map<String, Long> all = new java.util.LinkedHashMap<>();
         for (String layer : growable) {
             if (!named.isEmpty() && !named.contains(layer)) {
                 continue;
+            }
+            if (where.picksOnlyStatisticSites() && !statisticSupports.test(layer)) {
+                continue;   // never picked, so never grown
             }
             int w = width.applyAsInt(layer);
             if (w < maxWidth.applyAsInt(layer)) {

@@ -29,10 +29,19 @@ public final class PlanningContext {
     private final Random random;
     private final boolean forced;
     private final CompanionArrays companions;
+    private final long maxParams;
 
     public PlanningContext(NetworkAdapter network, TrainingProgress progress, GrowthSignals signals,
                            List<GrowthEvent> past, ToIntFunction<String> maxWidth, Random random, boolean forced,
                            CompanionArrays companions) {
+        this(network, progress, signals, past, maxWidth, Long.MAX_VALUE, random, forced, companions);
+    }
+
+    /** @param maxParams the policy's parameter cap: growths above it are skipped by the controller */
+    public PlanningContext(NetworkAdapter network, TrainingProgress progress, GrowthSignals signals,
+                           List<GrowthEvent> past, ToIntFunction<String> maxWidth, long maxParams, Random random,
+                           boolean forced, CompanionArrays companions) {
+        this.maxParams = maxParams;
         this.companions = companions;
         this.network = network;
         this.progress = progress;
@@ -79,9 +88,17 @@ public final class PlanningContext {
      * Refuses new widths the network cannot hold (too wide, or not in memory) before the planner
      * builds unit maps for them, which hold an entry per unit; see
      * {@link NetworkRewrite#requireFeasible}. The controller reports or skips the refusal.
+     *
+     * @return the estimated parameter count after such a growth (at most the true count); above
+     *         {@link #maxParams()} the growth will be skipped, and its unit maps need not be built
      */
-    public void requireFeasible(java.util.Map<String, Long> newWidths) {
-        NetworkRewrite.requireFeasible(network.model(), newWidths);
+    public long requireFeasible(java.util.Map<String, Long> newWidths) {
+        return NetworkRewrite.requireFeasible(network.model(), newWidths, maxParams);
+    }
+
+    /** The most parameters the policy lets the network have after a growth. */
+    public long maxParams() {
+        return maxParams;
     }
 
     /** The growth's own generator (never ND4J's global one): draw from it for reproducible decisions. */

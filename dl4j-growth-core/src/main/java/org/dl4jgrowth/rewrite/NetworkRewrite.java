@@ -175,9 +175,22 @@ public final class NetworkRewrite {
      * the rewrite's copies of them. The parameter count is estimated layer by layer from a one-unit
      * plan; the exact count is checked again when the rewrite is planned.
      *
+     * @return the estimated parameter count after the growth
      * @throws InfeasibleGrowthException naming the layer, the requested width and the limit
      */
-    public static void requireFeasible(Model network, Map<String, Long> newWidths) {
+    public static long requireFeasible(Model network, Map<String, Long> newWidths) {
+        return requireFeasible(network, newWidths, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #requireFeasible(Model, Map)} for a growth under a parameter cap: one estimated above
+     * {@code maxParams} is left alone (the cap skips it quietly, which is the policy's answer), only
+     * the width limit applies to it.
+     *
+     * @return the estimated parameter count after the growth (a lower bound: layers grown together
+     *         add the weights between their new units on top)
+     */
+    public static long requireFeasible(Model network, Map<String, Long> newWidths, long maxParams) {
         NetworkRewrite probe = of(network);
         long params = network.numParams();
         String largest = null;
@@ -202,9 +215,10 @@ public final class NetworkRewrite {
                 largestAdded = added;
             }
         }
-        if (largest != null) {
+        if (largest != null && params <= maxParams) {
             probe.requireMemory(params, largest, newWidths.get(largest));
         }
+        return params;
     }
 
     /** Parameters one more unit of {@code layer} adds (its fan-in, bias, norm and its consumers' fan-out). */
@@ -222,9 +236,11 @@ public final class NetworkRewrite {
         BaseMultiLayerUpdater<?> u = handle.adapter().updater(false);
         // Optimizer state per parameter: measured when the updater exists, else Adam's two.
         double state = u == null || u.getStateViewArray() == null ? 2.0 : (double) u.getStateViewArray().length() / n;
-        // Parameters, gradient and state of the new network, the old network's alongside until the
-        // swap, and the scratch network's parameters and gradient.
-        return handle.model().params().dataType().width() * (2 * (2 + state) + 2);
+        // What the rewrite allocates for the new network: its parameters (the scratch network's, kept),
+        // the scratch gradient view, the new gradient view, and the optimizer state built once for the
+        // remap and once more by the updater. The old network's arrays are already allocated, so
+        // they are not in the free memory this is compared with.
+        return handle.model().params().dataType().width() * (3 + 2 * state);
     }
 
     /** Below this the backend is not asked: every machine running DL4J has it free. */
@@ -237,6 +253,12 @@ public final class NetworkRewrite {
             return;
         }
         long free = org.dl4jgrowth.DeviceReport.allocatableBytes();
+        if (free < 0 || need <= free) {
+            return;
+        }
+        // JavaCPP counts off-heap arrays not yet collected; it would collect before failing, so do we.
+        System.gc();
+        free = org.dl4jgrowth.DeviceReport.allocatableBytes();
         if (free < 0 || need <= free) {
             return;
         }

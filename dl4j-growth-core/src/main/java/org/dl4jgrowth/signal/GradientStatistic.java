@@ -172,6 +172,19 @@ public final class GradientStatistic {
     }
 
     /** Elements of one new unit's fan-out, after checking the site has the one plain consumer the probes need. */
+    /**
+     * Whether the statistic can be taken for {@code layer} (one consumer, reached directly): what a
+     * selector by the statistic looks at before ranking, told from the geometry alone.
+     */
+    public static boolean supports(Model net, String layer) {
+        try {
+            basisSize(layer, NetworkRewrite.of(net).grow(layer, 1).plan().site(layer));
+            return true;
+        } catch (IllegalArgumentException notASite) {
+            return false;
+        }
+    }
+
     private static int basisSize(String layer, RewriteGeometry.Site site) {
         if (site.consumers().size() != 1) {
             throw new IllegalArgumentException("The gradient statistic needs layer '" + layer + "' to feed exactly "

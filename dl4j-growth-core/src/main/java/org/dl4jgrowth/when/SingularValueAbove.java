@@ -6,7 +6,6 @@ import org.dl4jgrowth.signal.GrowthSignals;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 
@@ -32,8 +31,6 @@ public final class SingularValueAbove implements GrowthTrigger {
             Preconditions.checkArgument(layer != null && !layer.isEmpty(),
                     "singularValueAbove(threshold, layers): layer names must be non-empty (got: %s)", names);
         }
-        Preconditions.checkArgument(new HashSet<>(names).size() == names.size(),
-                "singularValueAbove(threshold, layers): a layer is named twice (got: %s)", names);
         this.threshold = threshold;
         this.layers = ImmutableList.copyOf(names);
     }

@@ -63,6 +63,12 @@ public final class BySingularValue implements SiteSelector {
         return count;
     }
 
+    /** Layers without a statistic get NaN and are never picked. */
+    @Override
+    public boolean picksOnlyStatisticSites() {
+        return true;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof BySingularValue && ((BySingularValue) o).count == count

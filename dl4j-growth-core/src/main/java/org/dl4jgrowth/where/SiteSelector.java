@@ -48,10 +48,19 @@ public interface SiteSelector extends Serializable {
     /**
      * The most layers one {@link #select} can return: the growth controller checks, before
      * training, that the initialiser accepts the layers that may grow together (GradMax refuses a
-     * layer grown together with its consumer). Default: no limit, every candidate together.
+     * layer grown together with its consumer). Default: no limit, every candidate together; a
+     * selector of one's own that grows fewer layers at a time should say so here.
      */
     default int maxLayersPerGrowth() {
         return Integer.MAX_VALUE;
+    }
+
+    /**
+     * Whether the selector passes over layers the gradient statistic does not support (it ranks by
+     * the statistic): the controller then leaves those out of its checks before training.
+     */
+    default boolean picksOnlyStatisticSites() {
+        return false;
     }
 
     /** Always these layers, together. */

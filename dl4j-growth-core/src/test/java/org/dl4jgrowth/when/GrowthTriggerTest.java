@@ -326,7 +326,8 @@ class GrowthTriggerTest {
     void singularValueAboveChecksItsLayerNames() {
         assertRejected(() -> GrowthTrigger.singularValueAbove(0.1, "h1", ""), "singularValueAbove", "non-empty");
         assertRejected(() -> GrowthTrigger.singularValueAbove(0.1, "h1", null), "singularValueAbove", "non-empty");
-        assertRejected(() -> GrowthTrigger.singularValueAbove(0.1, "h1", "h1"), "singularValueAbove", "named twice");
+        // A name given twice is harmless and was accepted by 0.1.0: files that hold one must still read.
+        assertEquals(List.of("h1", "h1"), GrowthTrigger.singularValueAbove(0.1, "h1", "h1").namedLayers());
     }
 
     @Test
