@@ -65,6 +65,11 @@ public final class NewUnits {
         return statistics.gradientStatistic(layerName);
     }
 
+    /** An array the planner recorded for this layer while deciding; see {@link StatisticSource#signal}. */
+    public INDArray signal(String name) {
+        return statistics.signal(layerName, name);
+    }
+
     /**
      * Records a fact about this growth (singular values, a fallback taken...) that ends up in the
      * growth event, answering "why did the new units start like this?".

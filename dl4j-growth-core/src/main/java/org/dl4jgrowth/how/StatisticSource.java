@@ -17,6 +17,16 @@ public interface StatisticSource {
      */
     INDArray gradientStatistic(String layer);
 
+    /**
+     * An array a planner computed for {@code layer} while deciding (Firefly's trained candidates),
+     * recorded with {@link org.dl4jgrowth.signal.GrowthSignals#put}, for the initialiser that places
+     * it. Default: none.
+     */
+    default INDArray signal(String layer, String name) {
+        throw new IllegalStateException("No signal '" + name + "' was recorded for layer '" + layer + "': the "
+                + "initialiser that reads it must be used with the planner that computes it");
+    }
+
     /** The source used when nobody supplied data: any request fails with what to do. */
     StatisticSource NONE = layer -> {
         throw new IllegalStateException("Growing layer '" + layer + "' needs a gradient statistic, but no growth "

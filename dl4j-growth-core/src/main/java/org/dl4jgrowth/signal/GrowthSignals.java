@@ -20,6 +20,31 @@ public interface GrowthSignals {
      */
     double topSingularValue(String layer);
 
+    /**
+     * The growth data of this moment, for planners that train or score something on it (Firefly's
+     * candidates): the same minibatches the statistic uses, read once.
+     */
+    default List<? extends org.nd4j.linalg.dataset.api.MultiDataSet> growthData() {
+        throw new IllegalStateException("These signals have no growth data: drive growth through a GrowthController");
+    }
+
+    /**
+     * Runs {@code body} as signal work: timed into the event's {@code signalMillis}, with the growth's
+     * own random generator as ND4J's, a failure reported as a rewrite failure at step SIGNALS.
+     * {@code passes} forward and backward passes over {@code examples} examples are counted.
+     */
+    default <T> T compute(long passes, long examples, java.util.function.Supplier<T> body) {
+        return body.get();
+    }
+
+    /**
+     * Records an array a planner computed for {@code layer} (Firefly's trained fan-in, say) for the
+     * initialiser that places it ({@link org.dl4jgrowth.how.NewUnits#signal}).
+     */
+    default void put(String layer, String name, org.nd4j.linalg.api.ndarray.INDArray value) {
+        throw new IllegalStateException("These signals cannot record arrays: drive growth through a GrowthController");
+    }
+
     /** Signals for code that has none: asking for a value fails, saying what to configure. */
     GrowthSignals NONE = new GrowthSignals() {
         @Override

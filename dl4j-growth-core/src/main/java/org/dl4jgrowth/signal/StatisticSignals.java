@@ -32,6 +32,8 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     private List<? extends MultiDataSet> batches;
     private List<String> growableLayers;
     private final Map<String, INDArray> statistics = new HashMap<>();
+    /** Arrays planners recorded, by layer and name. */
+    private final Map<String, Map<String, INDArray>> recorded = new HashMap<>();
     private final Map<String, Double> topValues = new HashMap<>();
     private final Map<String, Long> suppliedExamples = new HashMap<>();
     private final Random random;
@@ -89,15 +91,42 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
      * runs the network itself.
      */
     public StatisticSource computed() {
-        return layer -> {
-            INDArray g = statistics.get(layer);
-            if (g == null) {
-                throw new IllegalStateException("No gradient statistic was computed for layer '" + layer
-                        + "' before the rewrite: an initialiser that reads it must declare "
-                        + "SignalKind.GRADIENT_STATISTIC in signals()");
+        return new StatisticSource() {
+            @Override
+            public INDArray gradientStatistic(String layer) {
+                INDArray g = statistics.get(layer);
+                if (g == null) {
+                    throw new IllegalStateException("No gradient statistic was computed for layer '" + layer
+                            + "' before the rewrite: an initialiser that reads it must declare "
+                            + "SignalKind.GRADIENT_STATISTIC in signals()");
+                }
+                return g;
             }
-            return g;
+
+            @Override
+            public INDArray signal(String layer, String name) {
+                INDArray a = recorded.getOrDefault(layer, Map.of()).get(name);
+                return a != null ? a : StatisticSource.super.signal(layer, name);
+            }
         };
+    }
+
+    @Override
+    public List<? extends MultiDataSet> growthData() {
+        return batches();
+    }
+
+    @Override
+    public <T> T compute(long passes, long examples, Supplier<T> body) {
+        T out = timed(body);
+        this.passes += passes;
+        this.examples += examples;
+        return out;
+    }
+
+    @Override
+    public void put(String layer, String name, INDArray value) {
+        recorded.computeIfAbsent(layer, l -> new HashMap<>()).put(name, value);
     }
 
     private <T> T timed(Supplier<T> body) {

@@ -1,0 +1,262 @@
+package org.dl4jgrowth.firefly;
+
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.dl4jgrowth.how.NewUnits;
+import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.network.NetworkAdapter;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.rewrite.UnitMap;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.rng.Random;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The over-grown network of one group of layers: a private copy of the network in which every
+ * unit of each layer is split (fan-in w + v and w - v, half the fan-out each) and K new neurons are
+ * added, built by the library's own rewrite; then only the candidate tensors (v, the new fan-in and
+ * fan-out) are trained, with the base weights frozen and dropout and weight noise off, and scored.
+ * Package-private: {@link FireflyPlanner} is the way in.
+ */
+final class CandidateCopy {
+
+    /** One layer's candidates in the copy. Columns of W: [0, n) w + v, [n, 2n) w - v, [2n, 2n + K) new. */
+    static final class Site {
+        final String layer;
+        final String consumer;
+        final int n;
+        final int k;
+        final INDArray w0;      // [nIn, n] the layer's weights, frozen
+        final INDArray out0;    // [n, nOut] the consumer's rows for the layer's units, frozen
+        INDArray v;             // [nIn, n] split directions
+        INDArray in;            // [nIn, K] new neurons' fan-in
+        INDArray out;           // [K, nOut] new neurons' fan-out
+        final Rms rv;
+        final Rms rin;
+        final Rms rout;
+        double[] splitScores;
+        double[] newScores;
+
+        Site(String layer, String consumer, int n, int k, INDArray w0, INDArray out0, FireflyPlanner p) {
+            this.layer = layer;
+            this.consumer = consumer;
+            this.n = n;
+            this.k = k;
+            this.w0 = w0;
+            this.out0 = out0;
+            this.rv = new Rms(p);
+            this.rin = new Rms(p);
+            this.rout = new Rms(p);
+        }
+    }
+
+    /**
+     * RMSProp with momentum as PyTorch defines it (the reference's optimiser; ND4J's RmsProp has no
+     * momentum): s = αs + (1-α)g², b = μb + g/(√s + ε), p -= lr·b.
+     */
+    static final class Rms {
+        private final double lr;
+        private final double alpha;
+        private final double momentum;
+        private INDArray square;
+        private INDArray buffer;
+
+        Rms(FireflyPlanner p) {
+            this.lr = p.learningRate();
+            this.alpha = p.alpha();
+            this.momentum = p.momentum();
+        }
+
+        INDArray step(INDArray param, INDArray grad) {
+            if (square == null) {
+                square = param.like();
+                buffer = param.like();
+            }
+            square.muli(alpha).addi(grad.mul(grad).muli(1 - alpha));
+            INDArray scaled = grad.div(Transforms.sqrt(square, true).addi(1e-8));
+            buffer = momentum > 0 ? buffer.muli(momentum).addi(scaled) : scaled;
+            return param.sub(buffer.mul(lr));
+        }
+    }
+
+    private final FireflyPlanner planner;
+    private final NetworkAdapter copy;
+    private final List<Site> sites = new ArrayList<>();
+
+    private CandidateCopy(FireflyPlanner planner, NetworkAdapter copy) {
+        this.planner = planner;
+        this.copy = copy;
+    }
+
+    /**
+     * Builds the over-grown copy of {@code network} for {@code layers} (no two of which feed each
+     * other), each with its one dense consumer, drawing the candidates from {@code random}.
+     */
+    static CandidateCopy build(FireflyPlanner p, NetworkAdapter network, List<String> layers, List<String> consumers,
+                               Random random) {
+        NetworkAdapter copy = network.privateCopy();
+        NetworkRewrite rewrite = NetworkRewrite.of(copy.model()).random(random);
+        CandidateCopy c = new CandidateCopy(p, copy);
+        for (int i = 0; i < layers.size(); i++) {
+            String layer = layers.get(i);
+            int n = NetworkRewrite.width(copy.model(), layer);
+            int[] all = new int[n];
+            for (int u = 0; u < n; u++) {
+                all[u] = u;
+            }
+            UnitMap split = UnitMap.splitPerturbed(n, all);
+            int[] src = new int[2 * n + p.newNeurons()];
+            double[] scale = new double[src.length];
+            int[] sign = new int[src.length];
+            for (int j = 0; j < src.length; j++) {
+                src[j] = j < 2 * n ? split.source(j) : UnitMap.FRESH;
+                scale[j] = j < 2 * n ? split.fanOutScale(j) : 1.0;
+                sign[j] = j < 2 * n ? split.perturbation(j) : 0;
+            }
+            rewrite.unitMap(layer, UnitMap.of(n, src, scale, sign)).initializer(layer, new Draw(p));
+            INDArray w0 = network.paramTable(layer).get("W").dup('c');
+            INDArray out0 = network.paramTable(consumers.get(i)).get("W").dup('c');
+            c.sites.add(new Site(layer, consumers.get(i), n, p.newNeurons(), w0, out0, p));
+        }
+        rewrite.apply();
+        // Inference behaviour for everything but the candidates: no dropout, no weight noise.
+        for (String name : copy.layerNames()) {
+            Layer conf = copy.layerConfiguration(name);
+            conf.setIDropout(null);
+            if (conf instanceof BaseLayer) {
+                ((BaseLayer) conf).setWeightNoise(null);
+            }
+        }
+        for (Site s : c.sites) {
+            INDArray w = copy.paramTable(s.layer).get("W").dup('c');
+            INDArray plus = w.get(NDArrayIndex.all(), NDArrayIndex.interval(0, s.n));
+            INDArray minus = w.get(NDArrayIndex.all(), NDArrayIndex.interval(s.n, 2 * s.n));
+            s.v = plus.sub(minus).divi(2).dup('c');
+            s.in = w.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k)).dup('c');
+            s.out = copy.paramTable(s.consumer).get("W").dup('c')
+                    .get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all()).dup('c');
+        }
+        return c;
+    }
+
+    List<Site> sites() {
+        return sites;
+    }
+
+    Model model() {
+        return copy.model();
+    }
+
+    /** Writes the candidates into the copy at gate {@code t} (1: their trained size; 0: switched off). */
+    void write(double t) {
+        for (Site s : sites) {
+            INDArray tv = s.v.mul(t);
+            INDArray w = Nd4j.hstack(s.w0.add(tv), s.w0.sub(tv), s.in);
+            // Assigned whole: slicing the parameter views DL4J hands out misbehaves in ND4J M2.1.
+            copy.paramTable(s.layer).get("W").assign(w);
+            INDArray half = s.out0.mul(0.5);
+            copy.paramTable(s.consumer).get("W").assign(Nd4j.vstack(half, half, s.out.mul(t)));
+        }
+    }
+
+    /** One step of candidate training on {@code batch}: base frozen, the reference's penalty on v and the fan-in. */
+    void train(MultiDataSet batch) {
+        write(1.0);
+        copy.computeGradient(batch);
+        for (Site s : sites) {
+            INDArray gw = copy.gradient(s.layer, "W").dup('c');
+            INDArray gc = copy.gradient(s.consumer, "W").dup('c');
+            INDArray gv = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(0, s.n))
+                    .sub(gw.get(NDArrayIndex.all(), NDArrayIndex.interval(s.n, 2 * s.n)))
+                    .addi(s.v.mul(2 * planner.splitPenalty()));
+            INDArray gin = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k)).dup()
+                    .addi(s.in.mul(2 * planner.splitPenalty() * planner.fanInPenaltyFactor()));
+            INDArray gout = gc.get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all()).dup();
+            s.v = s.rv.step(s.v, gv);
+            s.in = s.rin.step(s.in, gin);
+            s.out = s.rout.step(s.out, gout);
+        }
+    }
+
+    /**
+     * Each candidate's gate derivative, the mean over {@code batches} of ∂L/∂g, with every candidate
+     * at gate {@code t}: a split's gate multiplies its v (fan-in w ± g·v), a new neuron's its fan-out.
+     */
+    void gateDerivatives(List<? extends MultiDataSet> batches, double t, double[][] splitOut, double[][] newOut) {
+        write(t);
+        for (int i = 0; i < sites.size(); i++) {
+            splitOut[i] = new double[sites.get(i).n];
+            newOut[i] = new double[sites.get(i).k];
+        }
+        for (MultiDataSet batch : batches) {
+            copy.computeGradient(batch);
+            for (int i = 0; i < sites.size(); i++) {
+                Site s = sites.get(i);
+                INDArray gw = copy.gradient(s.layer, "W").dup('c');
+                INDArray gc = copy.gradient(s.consumer, "W").dup('c');
+                INDArray dv = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(0, s.n))
+                        .sub(gw.get(NDArrayIndex.all(), NDArrayIndex.interval(s.n, 2 * s.n))).muli(s.v).sum(0);
+                INDArray dn = gc.get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all()).mul(s.out)
+                        .sum(1);
+                for (int u = 0; u < s.n; u++) {
+                    splitOut[i][u] += dv.getDouble(u) / batches.size();
+                }
+                for (int j = 0; j < s.k; j++) {
+                    newOut[i][j] += dn.getDouble(j) / batches.size();
+                }
+            }
+        }
+    }
+
+    /** Frees the copy's arrays now rather than at the next garbage collection: it can be large. */
+    void release() {
+        INDArray params = copy.model().params();
+        INDArray grads = copy.gradientsView();
+        if (params != null && params.closeable()) {
+            params.close();
+        }
+        if (grads != null && grads.closeable()) {
+            grads.close();
+        }
+    }
+
+    /** The candidates' starting values, the reference's: fan-in N(0, σ), fan-out U(-a, a), v U(-b, b). */
+    static final class Draw implements UnitInitializer {
+        private static final long serialVersionUID = 1L;
+        private final double fanInStd;
+        private final double fanOutRange;
+        private final double splitRange;
+
+        Draw(FireflyPlanner p) {
+            this.fanInStd = p.fanInStd();
+            this.fanOutRange = p.fanOutRange();
+            this.splitRange = p.splitRange();
+        }
+
+        @Override
+        public void initialize(NewUnits units) {
+            INDArray in = units.fanIn().weights();
+            in.assign(Nd4j.randn(in.dataType(), in.shape()).muli(fanInStd));
+            if (units.hasBias()) {
+                units.bias().assign(0);
+            }
+            for (org.dl4jgrowth.how.WeightBlock b : units.fanOut()) {
+                INDArray w = b.weights();
+                w.assign(Nd4j.rand(w.dataType(), w.shape()).muli(2 * fanOutRange).subi(fanOutRange));
+            }
+        }
+
+        @Override
+        public void perturb(NewUnits units) {
+            INDArray d = units.perturbation().weights();
+            d.assign(Nd4j.rand(d.dataType(), d.shape()).muli(2 * splitRange).subi(splitRange));
+        }
+    }
+}
