@@ -170,9 +170,10 @@ final class CandidateCopy {
     void train(MultiDataSet batch) {
         write(1.0);
         copy.computeGradient(batch);
+        double n = examples(batch);
         for (Site s : sites) {
-            INDArray gw = copy.gradient(s.layer, "W").dup('c');
-            INDArray gc = copy.gradient(s.consumer, "W").dup('c');
+            INDArray gw = copy.gradient(s.layer, "W").div(n);
+            INDArray gc = copy.gradient(s.consumer, "W").div(n);
             INDArray gv = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(0, s.n))
                     .sub(gw.get(NDArrayIndex.all(), NDArrayIndex.interval(s.n, 2 * s.n)))
                     .addi(s.v.mul(2 * planner.splitPenalty()));
@@ -197,10 +198,11 @@ final class CandidateCopy {
         }
         for (MultiDataSet batch : batches) {
             copy.computeGradient(batch);
+            double m = examples(batch);
             for (int i = 0; i < sites.size(); i++) {
                 Site s = sites.get(i);
-                INDArray gw = copy.gradient(s.layer, "W").dup('c');
-                INDArray gc = copy.gradient(s.consumer, "W").dup('c');
+                INDArray gw = copy.gradient(s.layer, "W").div(m);
+                INDArray gc = copy.gradient(s.consumer, "W").div(m);
                 INDArray dv = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(0, s.n))
                         .sub(gw.get(NDArrayIndex.all(), NDArrayIndex.interval(s.n, 2 * s.n))).muli(s.v).sum(0);
                 INDArray dn = gc.get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all()).mul(s.out)
@@ -215,15 +217,28 @@ final class CandidateCopy {
         }
     }
 
+    /**
+     * DL4J's gradient is the sum over the minibatch (its updater divides by the minibatch size);
+     * the loss, its score, is the mean: candidates are trained and scored on the mean.
+     */
+    private static double examples(MultiDataSet batch) {
+        return batch.getFeatures(0).size(0);
+    }
+
     /** Frees the copy's arrays now rather than at the next garbage collection: it can be large. */
     void release() {
-        INDArray params = copy.model().params();
-        INDArray grads = copy.gradientsView();
-        if (params != null && params.closeable()) {
-            params.close();
-        }
-        if (grads != null && grads.closeable()) {
-            grads.close();
+        // The rewrite leaves the copy's parameters as a view of the array it built: free that buffer.
+        for (INDArray a : new INDArray[]{copy.model().params(), copy.gradientsView()}) {
+            if (a == null || a.wasClosed()) {
+                continue;
+            }
+            org.nd4j.linalg.api.buffer.DataBuffer b = a.data();
+            org.nd4j.linalg.api.buffer.DataBuffer root = b.originalDataBuffer() != null ? b.originalDataBuffer() : b;
+            if (a.closeable()) {
+                a.close();
+            } else if (root.closeable()) {
+                root.close();
+            }
         }
     }
 

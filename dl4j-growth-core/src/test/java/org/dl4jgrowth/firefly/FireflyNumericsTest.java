@@ -1,0 +1,281 @@
+package org.dl4jgrowth.firefly;
+
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.dl4jgrowth.GrowthEvent;
+import org.dl4jgrowth.GrowthListener;
+import org.dl4jgrowth.GrowthPolicy;
+import org.dl4jgrowth.how.NewUnits;
+import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.network.NetworkAdapter;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.rewrite.UnitMap;
+import org.dl4jgrowth.testing.TestNets;
+import org.dl4jgrowth.when.GrowthTrigger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Firefly's numerics: what a split does to the function, that the gate scores are the loss's
+ * derivatives, why they are taken at the trained size, and that growth goes where the network
+ * needs it.
+ */
+class FireflyNumericsTest {
+
+    /** Gaussian values from a generator of their own (never ND4J's global one). */
+    static INDArray gaussian(long seed, long... shape) {
+        return Nd4j.getRandomFactory().getNewRandomInstance(seed).nextGaussian('c', shape).castTo(DataType.DOUBLE);
+    }
+
+    static Model trained(boolean graph) {
+        Model net = TestNets.build(TestNets.DENSE_DENSE, TestNets.base(3, new Adam(0.01), DataType.DOUBLE), graph);
+        for (int i = 0; i < 5; i++) {
+            TestNets.fit(net, TestNets.DENSE_DENSE.data(32, 1, DataType.DOUBLE));
+        }
+        return net;
+    }
+
+    /** Splits with δ = ε·d for a fixed direction d (drawn once from a seeded generator). */
+    static final class FixedDirection implements UnitInitializer {
+        private final double eps;
+
+        FixedDirection(double eps) {
+            this.eps = eps;
+        }
+
+        @Override
+        public void initialize(NewUnits units) {
+        }
+
+        @Override
+        public void perturb(NewUnits units) {
+            INDArray d = units.perturbation().weights();
+            d.assign(gaussian(11, d.shape()).muli(eps));
+        }
+    }
+
+    private static double splitChange(boolean graph, double eps) {
+        Model net = trained(graph);
+        INDArray x = TestNets.DENSE_DENSE.input(16, 5, DataType.DOUBLE);
+        INDArray before = TestNets.output(net, x);
+        NetworkRewrite.of(net).unitMap("d1", UnitMap.splitPerturbed(6, 0, 2, 5))
+                .initializer("d1", new FixedDirection(eps)).apply();
+        assertEquals(9, NetworkRewrite.width(net, "d1"));
+        return Transforms.maxAbs(TestNets.output(net, x).sub(before));
+    }
+
+    /** Shorthand kept local: the largest absolute entry. */
+    static final class Transforms {
+        static double maxAbs(INDArray a) {
+            return a.amaxNumber().doubleValue();
+        }
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void aSplitWithZeroDirectionKeepsTheFunctionAndOneWithVChangesItAsVSquared(boolean graph) {
+        assertTrue(splitChange(graph, 0.0) <= 1e-9, "v = 0: the two halves are the unit");
+        double[] eps = {1e-1, 3e-2, 1e-2};
+        double[] change = new double[eps.length];
+        for (int i = 0; i < eps.length; i++) {
+            change[i] = splitChange(graph, eps[i]);
+            assertTrue(change[i] > 0, "a split with v != 0 changes the output a little");
+        }
+        // Least-squares slope of log(change) against log(eps): the odd terms cancel between w+v and w-v.
+        double mx = 0;
+        double my = 0;
+        for (int i = 0; i < eps.length; i++) {
+            mx += Math.log(eps[i]) / eps.length;
+            my += Math.log(change[i]) / eps.length;
+        }
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < eps.length; i++) {
+            num += (Math.log(eps[i]) - mx) * (Math.log(change[i]) - my);
+            den += (Math.log(eps[i]) - mx) * (Math.log(eps[i]) - mx);
+        }
+        double slope = num / den;
+        assertEquals(2.0, slope, 0.2, "output change ~ |v|^2: " + java.util.Arrays.toString(change));
+    }
+
+    private static CandidateCopy copy(Model net, FireflyPlanner p) {
+        return CandidateCopy.build(p, NetworkAdapter.of(net), List.of("d1"), List.of("d2"),
+                Nd4j.getRandomFactory().getNewRandomInstance(5));
+    }
+
+    private static double loss(CandidateCopy c, MultiDataSet batch) {
+        c.write(1.0);
+        NetworkAdapter a = NetworkAdapter.of(c.model());
+        a.computeGradient(batch);
+        return c.model().score();
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void gateDerivativesAreTheLossDerivatives(boolean graph) {
+        Model net = trained(graph);
+        FireflyPlanner p = FireflyPlanner.builder().when(GrowthTrigger.everyIterations(1)).newNeurons(3).build();
+        CandidateCopy c = copy(net, p);
+        MultiDataSet batch = NetworkAdapter.toMulti(TestNets.DENSE_DENSE.data(16, 7, DataType.DOUBLE));
+        for (int step = 0; step < 10; step++) {
+            c.train(batch);
+        }
+        double[][] split = new double[1][];
+        double[][] fresh = new double[1][];
+        c.gateDerivatives(List.of(batch), 1.0, split, fresh);
+        CandidateCopy.Site s = c.sites().get(0);
+        double h = 1e-5;
+        for (int u = 0; u < s.n; u++) {
+            INDArray v = s.v.dup();
+            s.v = v.dup();
+            s.v.getColumn(u).muli(1 + h);
+            double up = loss(c, batch);
+            s.v = v.dup();
+            s.v.getColumn(u).muli(1 - h);
+            double down = loss(c, batch);
+            s.v = v;
+            double fd = (up - down) / (2 * h);
+            assertEquals(fd, split[0][u], 1e-4 * Math.max(Math.abs(fd), 1e-8), "split " + u);
+        }
+        for (int j = 0; j < s.k; j++) {
+            INDArray out = s.out.dup();
+            s.out = out.dup();
+            s.out.getRow(j).muli(1 + h);
+            double up = loss(c, batch);
+            s.out = out.dup();
+            s.out.getRow(j).muli(1 - h);
+            double down = loss(c, batch);
+            s.out = out;
+            double fd = (up - down) / (2 * h);
+            assertEquals(fd, fresh[0][j], 1e-4 * Math.max(Math.abs(fd), 1e-8), "new neuron " + j);
+        }
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void atGateZeroASplitScoresNothingAtItsTrainedSizeItDoes(boolean graph) {
+        Model net = trained(graph);
+        FireflyPlanner p = FireflyPlanner.builder().when(GrowthTrigger.everyIterations(1)).newNeurons(2).build();
+        MultiDataSet batch = NetworkAdapter.toMulti(TestNets.DENSE_DENSE.data(16, 7, DataType.DOUBLE));
+        CandidateCopy untrained = copy(net, p);
+        double[][] atZero = new double[1][];
+        double[][] unused = new double[1][];
+        untrained.gateDerivatives(List.of(batch), 0.0, atZero, unused);
+        // The scale of a first-order effect: |∂L/∂W| times |v| for the layer's weights.
+        untrained.write(1.0);
+        NetworkAdapter a = NetworkAdapter.of(untrained.model());
+        a.computeGradient(batch);
+        double scale = a.gradient("d1", "W").norm2Number().doubleValue()
+                * untrained.sites().get(0).v.norm2Number().doubleValue();
+        for (double s : atZero[0]) {
+            assertTrue(Math.abs(s) <= 1e-12 * scale, "at g = 0 the halves are identical: " + s + " vs " + scale);
+        }
+        CandidateCopy trainedCopy = copy(net, p);
+        for (int step = 0; step < 30; step++) {
+            trainedCopy.train(batch);
+        }
+        double[][] atOne = new double[1][];
+        trainedCopy.gateDerivatives(List.of(batch), 1.0, atOne, unused);
+        double largest = 0;
+        for (double s : atOne[0]) {
+            largest = Math.max(largest, Math.abs(s));
+        }
+        assertTrue(largest > 1e-6 * scale, "at the trained size splits have scores: " + largest + " vs " + scale);
+    }
+
+    /** The over-grown copy's extra parameters are what n + K units cost, and the copy is released. */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void candidateParametersAreCountedAndTheCopyIsReleased(boolean graph) {
+        Model net = trained(graph);
+        List<long[]> seen = new ArrayList<>();
+        FireflyPlanner.released = c -> {
+            boolean closed = c.model().params().wasClosed();
+            seen.add(new long[]{closed ? 1 : 0});
+        };
+        try {
+            FireflyPlanner p = FireflyPlanner.builder().when(GrowthTrigger.everyIterations(1)).newNeurons(4).steps(3)
+                    .build();
+            GrowthEvent e = new GrowthListener(GrowthPolicy.builder().planner(p).build()).controller()
+                    .growNow(net, TestNets.DENSE_DENSE.data(16, 7, DataType.DOUBLE)).orElseThrow();
+            FireflyDetails d = (FireflyDetails) e.details();
+            // d1: 4 inputs, bias, 5 outputs into d2; d2: 6 inputs, bias, 3 outputs; n + K units each.
+            assertEquals((6 + 4) * (4 + 1 + 5), d.layers().get("d1").candidateParams());
+            assertEquals((5 + 4) * (6 + 1 + 3), d.layers().get("d2").candidateParams());
+            assertEquals(2, seen.size(), "d1 and d2 feed each other: two copies");
+            for (long[] s : seen) {
+                assertEquals(1, s[0], "the copy's parameters were freed before the rewrite");
+            }
+        } finally {
+            FireflyPlanner.released = c -> { };
+        }
+    }
+
+    /** 8 inputs -> h1 (2 units) -> h2 (16) -> 4 classes that need more than 2 dimensions to pass h1. */
+    static Model bottleneck(boolean graph) {
+        TestNets.Arch arch = new TestNets.Arch("bottleneck", () -> List.of(
+                new DenseLayer.Builder().name("h1").nOut(2).activation(Activation.TANH).build(),
+                new DenseLayer.Builder().name("h2").nOut(16).activation(Activation.TANH).build(),
+                new OutputLayer.Builder().name("out").nOut(4).activation(Activation.SOFTMAX)
+                        .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
+                InputType.feedForward(8), new long[]{1, 8}, 4);
+        return TestNets.build(arch, TestNets.base(2, new Adam(0.02), DataType.DOUBLE), graph);
+    }
+
+    /** Four classes by the largest of four fixed projections of the input: rank-4 information. */
+    static DataSet teacher(int n, long seed) {
+        INDArray x = gaussian(seed, n, 8);
+        INDArray proj = gaussian(99, 8, 4);
+        INDArray scores = x.mmul(proj);
+        INDArray y = Nd4j.zeros(DataType.DOUBLE, n, 4);
+        for (int i = 0; i < n; i++) {
+            y.putScalar(i, scores.getRow(i).argMax().getInt(0), 1.0);
+        }
+        return new DataSet(x, y);
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void theBottleneckGetsMostOfTheGrowth(boolean graph) {
+        Model net = bottleneck(graph);
+        DataSet data = teacher(256, 1);
+        for (int i = 0; i < 150; i++) {
+            TestNets.fit(net, data);
+        }
+        FireflyPlanner p = FireflyPlanner.builder().when(GrowthTrigger.everyIterations(1)).newNeurons(8).steps(60)
+                .count(6).build();
+        GrowthEvent e = new GrowthListener(GrowthPolicy.builder().planner(p).seed(3).build()).controller()
+                .growNow(net, data).orElseThrow();
+        FireflyDetails d = (FireflyDetails) e.details();
+        int h1 = d.layers().get("h1").splitUnits().size() + d.layers().get("h1").newNeurons();
+        int h2 = d.layers().get("h2").splitUnits().size() + d.layers().get("h2").newNeurons();
+        assertTrue(h1 > h2 && h1 >= 4, "the width-2 layer is where capacity is missing: " + d);
+    }
+
+    @Test
+    void groupsNeverHoldALayerAndItsConsumer() {
+        java.util.Map<String, String> consumerOf = new java.util.LinkedHashMap<>();
+        consumerOf.put("a", "b");
+        consumerOf.put("b", "c");
+        consumerOf.put("c", "out");
+        consumerOf.put("x", "out");
+        assertEquals(List.of(List.of("a", "c", "x"), List.of("b")), FireflyPlanner.groups(consumerOf));
+    }
+}
