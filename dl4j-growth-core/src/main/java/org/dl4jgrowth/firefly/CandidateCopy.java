@@ -139,8 +139,10 @@ final class CandidateCopy {
             INDArray plus = w.get(NDArrayIndex.all(), NDArrayIndex.interval(0, s.n));
             INDArray minus = w.get(NDArrayIndex.all(), NDArrayIndex.interval(s.n, 2 * s.n));
             s.v = plus.sub(minus).divi(2).dup('c');
-            s.in = w.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k)).dup('c');
-            s.out = copy.paramTable(s.consumer).get("W").dup('c')
+            // K = 0 (splits only): no new-neuron tensors at all; ND4J's empty slices lose their type.
+            s.in = s.k == 0 ? null : w.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k))
+                    .dup('c');
+            s.out = s.k == 0 ? null : copy.paramTable(s.consumer).get("W").dup('c')
                     .get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all()).dup('c');
         }
         return c;
@@ -158,11 +160,12 @@ final class CandidateCopy {
     void write(double t) {
         for (Site s : sites) {
             INDArray tv = s.v.mul(t);
-            INDArray w = Nd4j.hstack(s.w0.add(tv), s.w0.sub(tv), s.in);
+            INDArray w = s.k == 0 ? Nd4j.hstack(s.w0.add(tv), s.w0.sub(tv)) : Nd4j.hstack(s.w0.add(tv), s.w0.sub(tv), s.in);
             // Assigned whole: slicing the parameter views DL4J hands out misbehaves in ND4J M2.1.
             copy.paramTable(s.layer).get("W").assign(w);
             INDArray half = s.out0.mul(0.5);
-            copy.paramTable(s.consumer).get("W").assign(Nd4j.vstack(half, half, s.out.mul(t)));
+            copy.paramTable(s.consumer).get("W").assign(s.k == 0 ? Nd4j.vstack(half, half)
+                    : Nd4j.vstack(half, half, s.out.mul(t)));
         }
     }
 
@@ -177,12 +180,14 @@ final class CandidateCopy {
             INDArray gv = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(0, s.n))
                     .sub(gw.get(NDArrayIndex.all(), NDArrayIndex.interval(s.n, 2 * s.n)))
                     .addi(s.v.mul(2 * planner.splitPenalty()));
-            INDArray gin = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k)).dup()
-                    .addi(s.in.mul(2 * planner.splitPenalty() * planner.fanInPenaltyFactor()));
-            INDArray gout = gc.get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all()).dup();
             s.v = s.rv.step(s.v, gv);
-            s.in = s.rin.step(s.in, gin);
-            s.out = s.rout.step(s.out, gout);
+            if (s.k > 0) {
+                INDArray gin = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k)).dup()
+                        .addi(s.in.mul(2 * planner.splitPenalty() * planner.fanInPenaltyFactor()));
+                INDArray gout = gc.get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all()).dup();
+                s.in = s.rin.step(s.in, gin);
+                s.out = s.rout.step(s.out, gout);
+            }
         }
     }
 
@@ -205,13 +210,15 @@ final class CandidateCopy {
                 INDArray gc = copy.gradient(s.consumer, "W").div(m);
                 INDArray dv = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(0, s.n))
                         .sub(gw.get(NDArrayIndex.all(), NDArrayIndex.interval(s.n, 2 * s.n))).muli(s.v).sum(0);
-                INDArray dn = gc.get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all()).mul(s.out)
-                        .sum(1);
                 for (int u = 0; u < s.n; u++) {
                     splitOut[i][u] += dv.getDouble(u) / batches.size();
                 }
-                for (int j = 0; j < s.k; j++) {
-                    newOut[i][j] += dn.getDouble(j) / batches.size();
+                if (s.k > 0) {
+                    INDArray dn = gc.get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all())
+                            .mul(s.out).sum(1);
+                    for (int j = 0; j < s.k; j++) {
+                        newOut[i][j] += dn.getDouble(j) / batches.size();
+                    }
                 }
             }
         }

@@ -105,7 +105,10 @@ public final class FireflyDetails implements GrowthDetails {
         return layers;
     }
 
-    /** The lowest score among the candidates not chosen; null when every candidate was chosen. */
+    /**
+     * The lowest score among the candidates not chosen (null when every candidate was chosen); it can
+     * be below a chosen score when a width cap turned that candidate away.
+     */
     public Double bestRejectedScore() {
         return bestRejectedScore;
     }

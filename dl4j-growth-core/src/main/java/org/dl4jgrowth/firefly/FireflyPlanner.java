@@ -224,6 +224,11 @@ public final class FireflyPlanner implements GrowthPlanner {
     @Override
     public Optional<GrowthProposal> propose(PlanningContext context) {
         NetworkAdapter net = context.network();
+        // The trigger first: finding the eligible layers plans a rewrite of each, not worth doing at
+        // every iteration (a signal trigger asked with no eligible layer computes for nothing, rarely).
+        if (!context.forced() && !when.shouldGrow(context.progress(), context.signals())) {
+            return Optional.empty();
+        }
         // Eligible layers and their consumers, from the geometry of a one-unit plan (no arrays).
         Map<String, String> consumerOf = new LinkedHashMap<>();
         Map<String, Long> perUnit = new LinkedHashMap<>();
@@ -244,9 +249,6 @@ public final class FireflyPlanner implements GrowthPlanner {
             perUnit.put(layer, g.paramsAfter() - g.paramsBefore());
         }
         if (consumerOf.isEmpty()) {
-            return Optional.empty();
-        }
-        if (!context.forced() && !when.shouldGrow(context.progress(), context.signals())) {
             return Optional.empty();
         }
         List<? extends MultiDataSet> data = context.signals().growthData();
@@ -405,6 +407,9 @@ public final class FireflyPlanner implements GrowthPlanner {
                     s.n + s.k));
         }
         if (maps.isEmpty()) {
+            org.slf4j.LoggerFactory.getLogger(FireflyPlanner.class).info("Firefly at iteration {}: no candidate "
+                    + "lowers the loss (best score {}), nothing grown", context.progress().iteration(),
+                    all.isEmpty() ? "none" : all.get(0).score);
             return Optional.empty();
         }
         for (Map.Entry<String, UnitMap> e : maps.entrySet()) {

@@ -278,4 +278,46 @@ class FireflyNumericsTest {
         consumerOf.put("x", "out");
         assertEquals(List.of(List.of("a", "c", "x"), List.of("b")), FireflyPlanner.groups(consumerOf));
     }
+
+    /**
+     * When a layer and the layer it feeds grow together, trained rows follow the producer's new
+     * units (a split half gets half its source's row, as the rewrite halves its outgoing weights; a
+     * new unit of the producer 0) and fan-out columns the consumer's (both halves the source's
+     * value, new units 0).
+     */
+    @Test
+    void trainedTensorsAreLaidOutForTheGrownNeighbours() {
+        // Producer of 3 units: unit 1 split (copy appended), one new unit. New layout: 0, 1, 2, 1', fresh.
+        UnitMap producer = UnitMap.of(3, new int[]{0, 1, 2, 1, UnitMap.FRESH}, new double[]{1, 0.5, 1, 0.5, 1},
+                new int[]{0, 1, 0, -1, 0});
+        INDArray rows = Nd4j.create(new double[][]{{1, 10}, {2, 20}, {3, 30}});
+        INDArray laid = FireflyPlanner.byProducer(rows, producer);
+        assertEquals(Nd4j.create(new double[][]{{1, 10}, {1, 10}, {3, 30}, {1, 10}, {0, 0}}), laid);
+        // Consumer of 2 units: unit 0 split, one new unit. New layout: 0, 1, 0', fresh.
+        UnitMap consumer = UnitMap.of(2, new int[]{0, 1, 0, UnitMap.FRESH}, new double[]{0.5, 1, 0.5, 1},
+                new int[]{1, 0, -1, 0});
+        INDArray cols = Nd4j.create(new double[][]{{5, 6}, {7, 8}});
+        assertEquals(Nd4j.create(new double[][]{{5, 6, 5, 0}, {7, 8, 7, 0}}), FireflyPlanner.byConsumer(cols, consumer));
+        assertEquals(rows, FireflyPlanner.byProducer(rows, null), "no producer growing: as trained");
+    }
+
+    /** K = 0: splits only, inside fit(), on both network types. */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void splitsOnlyWithoutNewNeurons(boolean graph) {
+        Model net = trained(graph);
+        FireflyPlanner p = FireflyPlanner.builder().when(GrowthTrigger.everyIterations(1)).newNeurons(0).steps(5)
+                .build();
+        GrowthEvent e = new GrowthListener(GrowthPolicy.builder().planner(p).build()).controller()
+                .growNow(net, TestNets.DENSE_DENSE.data(16, 7, DataType.DOUBLE)).orElseThrow();
+        FireflyDetails d = (FireflyDetails) e.details();
+        int splits = 0;
+        for (FireflyDetails.Layer l : d.layers().values()) {
+            assertEquals(0, l.newNeurons());
+            splits += l.splitUnits().size();
+        }
+        assertTrue(splits >= 1, d.toString());
+        TestNets.fit(net, TestNets.DENSE_DENSE.data(16, 8, DataType.DOUBLE));
+        assertTrue(Double.isFinite(net.score()));
+    }
 }
