@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.dl4jgrowth.DeviceReport;
 import org.dl4jgrowth.GrowthListener;
+import org.dl4jgrowth.firefly.FireflyPlanner;
 import org.dl4jgrowth.GrowthPolicy;
 import org.dl4jgrowth.activation.ActivationGrowthReLU;
 import org.dl4jgrowth.data.Digits;
@@ -17,6 +18,7 @@ import org.dl4jgrowth.where.GrowthAmount;
 import org.dl4jgrowth.where.SiteSelector;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
@@ -70,11 +72,32 @@ public final class DigitsGrowthDemo {
         MultiLayerNetwork large = mlp(finalWidth);
         large.fit(Digits.iterator(split.train(), 64), EPOCHS);
 
+        // Firefly decides how much by the candidates' scores (here at most 8 per growth, like the
+        // layer-wise policy): its candidates train on four minibatches of the training data.
+        GrowthPolicy firefly = GrowthPolicy.builder()
+                .planner(FireflyPlanner.builder()
+                        .when(GrowthTrigger.everyEpochs(2).and(GrowthTrigger.maxGrowths(3)))
+                        .count(STEP)
+                        .build())
+                .maxWidth(MAX_WIDTH)
+                .seed(SEED)
+                .build();
+        System.out.println();
+        System.out.println("Policy: " + firefly);
+        GrowthListener fireflyGrowth = GrowthListener.builder().policy(firefly)
+                .growthData(Digits.iterator((DataSet) split.train().getRange(0, 256), 64), 4)
+                .onGrowth(e -> System.out.println("  " + e)).build();
+        MultiLayerNetwork byFirefly = mlp(START_WIDTH);
+        byFirefly.addListeners(fireflyGrowth);
+        byFirefly.fit(Digits.iterator(split.train(), 64), EPOCHS);
+        System.out.printf("Firefly: %d growth events%n", fireflyGrowth.history().size());
+
         DataSetIterator test = Digits.iterator(split.test(), 256);
         System.out.println();
         System.out.printf("%-28s %8s %12s %14s%n", "network (" + EPOCHS + " epochs)", "h1 width", "parameters",
                 "test accuracy");
         report("grown during fit()", grown, test);
+        report("grown by Firefly", byFirefly, test);
         report("fixed small", small, test);
         report("fixed large", large, test);
     }

@@ -48,6 +48,11 @@ class DigitsGrowthDemoTest {
         Matcher grown = Pattern.compile("grown during fit\\(\\)\\s+28\\s+2110\\s+(0\\.\\d+)").matcher(out);
         assertTrue(grown.find(), out);
         assertTrue(Double.parseDouble(grown.group(1)) > 0.85, "grown network learned the digits");
+        Matcher firefly = Pattern.compile("grown by Firefly\\s+(\\d+)\\s+\\d+\\s+(0\\.\\d+)").matcher(out);
+        assertTrue(firefly.find(), out);
+        assertTrue(Integer.parseInt(firefly.group(1)) > 4, "Firefly grew h1");
+        assertTrue(Double.parseDouble(firefly.group(2)) > 0.85, "the Firefly-grown network learned the digits");
+        assertTrue(Pattern.compile("Firefly: [1-9]\\d* growth events").matcher(out).find(), out);
         assertTrue(out.contains("fixed small") && out.contains("fixed large"), out);
         assertTrue(out.contains("3 growth events"), out);
     }
