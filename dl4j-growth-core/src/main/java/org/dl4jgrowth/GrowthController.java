@@ -434,14 +434,19 @@ public final class GrowthController {
     private Optional<GrowthEvent> consider(Model net, TrainingProgress p, boolean forced) {
         try {
             return decide(net, p, forced);
-        } catch (org.dl4jgrowth.signal.GrowthDataException | org.dl4jgrowth.rewrite.InfeasibleGrowthException e) {
-            // Both are refused before the network is touched: skipping leaves it exactly as it was.
-            if (onBadGrowth == BadGrowthAction.FAIL) {
+        } catch (org.dl4jgrowth.signal.GrowthDataException | org.dl4jgrowth.rewrite.InfeasibleGrowthException
+                 | org.dl4jgrowth.rewrite.RewriteException e) {
+            // All are refused before the network is touched (a rewrite failure at the signals step
+            // happened on private copies): skipping leaves it exactly as it was.
+            boolean signalsFailed = e instanceof org.dl4jgrowth.rewrite.RewriteException;
+            if (onBadGrowth == BadGrowthAction.FAIL || (signalsFailed
+                    && ((org.dl4jgrowth.rewrite.RewriteException) e).step() != org.dl4jgrowth.rewrite.RewriteStep.SIGNALS)) {
                 throw e;
             }
             String layer = e instanceof org.dl4jgrowth.signal.GrowthDataException
                     ? ((org.dl4jgrowth.signal.GrowthDataException) e).layer()
-                    : ((org.dl4jgrowth.rewrite.InfeasibleGrowthException) e).layer();
+                    : e instanceof org.dl4jgrowth.rewrite.InfeasibleGrowthException
+                    ? ((org.dl4jgrowth.rewrite.InfeasibleGrowthException) e).layer() : null;
             GrowthSkip skip = new GrowthSkip(p.iteration(), p.epoch(), p.atEpochEnd(),
                     layer == null ? List.of() : List.of(layer), e.getClass().getSimpleName(), e.getMessage());
             if (history.addSkip(skip)) {

@@ -136,14 +136,13 @@ final class CandidateCopy {
         }
         for (Site s : c.sites) {
             INDArray w = copy.paramTable(s.layer).get("W").dup('c');
-            INDArray plus = w.get(NDArrayIndex.all(), NDArrayIndex.interval(0, s.n));
-            INDArray minus = w.get(NDArrayIndex.all(), NDArrayIndex.interval(s.n, 2 * s.n));
+            INDArray plus = cols(w, 0, s.n);
+            INDArray minus = cols(w, s.n, 2 * s.n);
             s.v = plus.sub(minus).divi(2).dup('c');
             // K = 0 (splits only): no new-neuron tensors at all; ND4J's empty slices lose their type.
-            s.in = s.k == 0 ? null : w.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k))
+            s.in = s.k == 0 ? null : cols(w, 2 * s.n, 2 * s.n + s.k)
                     .dup('c');
-            s.out = s.k == 0 ? null : copy.paramTable(s.consumer).get("W").dup('c')
-                    .get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all()).dup('c');
+            s.out = s.k == 0 ? null : rows(copy.paramTable(s.consumer).get("W").dup('c'), 2 * s.n, 2 * s.n + s.k);
         }
         return c;
     }
@@ -177,14 +176,14 @@ final class CandidateCopy {
         for (Site s : sites) {
             INDArray gw = copy.gradient(s.layer, "W").div(n);
             INDArray gc = copy.gradient(s.consumer, "W").div(n);
-            INDArray gv = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(0, s.n))
-                    .sub(gw.get(NDArrayIndex.all(), NDArrayIndex.interval(s.n, 2 * s.n)))
+            INDArray gv = cols(gw, 0, s.n)
+                    .sub(cols(gw, s.n, 2 * s.n))
                     .addi(s.v.mul(2 * planner.splitPenalty()));
             s.v = s.rv.step(s.v, gv);
             if (s.k > 0) {
-                INDArray gin = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k)).dup()
+                INDArray gin = cols(gw, 2 * s.n, 2 * s.n + s.k).dup()
                         .addi(s.in.mul(2 * planner.splitPenalty() * planner.fanInPenaltyFactor()));
-                INDArray gout = gc.get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all()).dup();
+                INDArray gout = rows(gc, 2 * s.n, 2 * s.n + s.k).dup();
                 s.in = s.rin.step(s.in, gin);
                 s.out = s.rout.step(s.out, gout);
             }
@@ -208,13 +207,13 @@ final class CandidateCopy {
                 Site s = sites.get(i);
                 INDArray gw = copy.gradient(s.layer, "W").div(m);
                 INDArray gc = copy.gradient(s.consumer, "W").div(m);
-                INDArray dv = gw.get(NDArrayIndex.all(), NDArrayIndex.interval(0, s.n))
-                        .sub(gw.get(NDArrayIndex.all(), NDArrayIndex.interval(s.n, 2 * s.n))).muli(s.v).sum(0);
+                INDArray dv = cols(gw, 0, s.n)
+                        .sub(cols(gw, s.n, 2 * s.n)).muli(s.v).sum(0);
                 for (int u = 0; u < s.n; u++) {
                     splitOut[i][u] += dv.getDouble(u) / batches.size();
                 }
                 if (s.k > 0) {
-                    INDArray dn = gc.get(NDArrayIndex.interval(2 * s.n, 2 * s.n + s.k), NDArrayIndex.all())
+                    INDArray dn = rows(gc, 2 * s.n, 2 * s.n + s.k)
                             .mul(s.out).sum(1);
                     for (int j = 0; j < s.k; j++) {
                         newOut[i][j] += dn.getDouble(j) / batches.size();
@@ -222,6 +221,27 @@ final class CandidateCopy {
                 }
             }
         }
+    }
+
+    /**
+     * Columns [from, to) as a copy: ND4J M2.1 gives a view without data for a one-wide interval on an
+     * inner axis (see {@code Remap}), and K or a layer's width may well be 1.
+     */
+    static INDArray cols(INDArray a, long from, long to) {
+        return a.get(NDArrayIndex.all(), NDArrayIndex.indices(range(from, to))).dup('c');
+    }
+
+    /** Rows [from, to) as a copy; see {@link #cols}. */
+    static INDArray rows(INDArray a, long from, long to) {
+        return a.get(NDArrayIndex.indices(range(from, to)), NDArrayIndex.all()).dup('c');
+    }
+
+    private static long[] range(long from, long to) {
+        long[] r = new long[(int) (to - from)];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = from + i;
+        }
+        return r;
     }
 
     /**
@@ -235,7 +255,10 @@ final class CandidateCopy {
     /** Frees the copy's arrays now rather than at the next garbage collection: it can be large. */
     void release() {
         // The rewrite leaves the copy's parameters as a view of the array it built: free that buffer.
-        for (INDArray a : new INDArray[]{copy.model().params(), copy.gradientsView()}) {
+        org.deeplearning4j.nn.updater.BaseMultiLayerUpdater<?> u = copy.updater(false);
+        INDArray state = u == null ? null : u.getStateViewArray();
+        // Its optimizer state too (the copy's rewrite builds one): with Adam the largest of the three.
+        for (INDArray a : new INDArray[]{copy.model().params(), copy.gradientsView(), state}) {
             if (a == null || a.wasClosed()) {
                 continue;
             }

@@ -26,12 +26,20 @@ public final class FireflyDetails implements GrowthDetails {
         private final List<Double> chosenScores;
         private final long candidateParams;
         private final int candidates;
+        private final List<Integer> newCandidates;
+
+        public Layer(List<Integer> splitUnits, int newNeurons, List<Double> chosenScores, long candidateParams,
+                     int candidates) {
+            this(splitUnits, newNeurons, chosenScores, candidateParams, candidates, null);
+        }
 
         @JsonCreator
         public Layer(@JsonProperty("splitUnits") List<Integer> splitUnits, @JsonProperty("newNeurons") int newNeurons,
                      @JsonProperty("chosenScores") List<Double> chosenScores,
                      @JsonProperty("candidateParams") long candidateParams,
-                     @JsonProperty("candidates") int candidates) {
+                     @JsonProperty("candidates") int candidates,
+                     @JsonProperty("newCandidates") List<Integer> newCandidates) {
+            this.newCandidates = ImmutableList.copyOf(newCandidates == null ? List.of() : newCandidates);
             this.splitUnits = ImmutableList.copyOf(splitUnits == null ? List.of() : splitUnits);
             this.newNeurons = newNeurons;
             this.chosenScores = ImmutableList.copyOf(chosenScores == null ? List.of() : chosenScores);
@@ -58,6 +66,14 @@ public final class FireflyDetails implements GrowthDetails {
             return candidateParams;
         }
 
+        /**
+         * Which of the K new-neuron candidates were chosen, in increasing order: the new units of the
+         * layer, in the order they were appended.
+         */
+        public List<Integer> newCandidates() {
+            return newCandidates;
+        }
+
         /** Candidates scored for the layer: one split per unit and K new neurons. */
         public int candidates() {
             return candidates;
@@ -70,12 +86,13 @@ public final class FireflyDetails implements GrowthDetails {
             }
             Layer l = (Layer) o;
             return splitUnits.equals(l.splitUnits) && newNeurons == l.newNeurons && chosenScores.equals(l.chosenScores)
-                    && candidateParams == l.candidateParams && candidates == l.candidates;
+                    && candidateParams == l.candidateParams && candidates == l.candidates
+                    && newCandidates.equals(l.newCandidates);
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(splitUnits, newNeurons, chosenScores, candidateParams, candidates);
+            return Objects.hash(splitUnits, newNeurons, chosenScores, candidateParams, candidates, newCandidates);
         }
 
         @Override

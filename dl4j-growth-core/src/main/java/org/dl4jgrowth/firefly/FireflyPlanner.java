@@ -238,20 +238,35 @@ public final class FireflyPlanner implements GrowthPlanner {
             }
             RewriteGeometry g = NetworkRewrite.of(net.model()).grow(layer, 1).plan();
             RewriteGeometry.Site site = g.site(layer);
-            if (g.sites().size() != 1 || site.fanInShape().length != 2 || site.consumers().size() != 1) {
-                continue;   // a batch norm on the way, a convolution, several consumers: not Firefly I's
+            if (site.fanInShape().length != 2 || site.consumers().size() != 1) {
+                continue;   // a convolution, several consumers: not Firefly I's
             }
             RewriteGeometry.Consumer c = site.consumers().get(0);
             if (c.block() != 1 || c.fanOutShape().length != 2 || c.inputAxis() != 0) {
                 continue;
             }
+            // A unit costs its fan-in, its bias and its fan-out; more means a layer with per-unit
+            // parameters on the way (a batch norm), whose training-mode statistics Firefly I cannot freeze.
+            long bare = site.fanInShape()[0] + c.fanOutShape()[1];
+            long cost = g.paramsAfter() - g.paramsBefore();
+            if (cost != bare && cost != bare + 1) {
+                continue;
+            }
+            // Softmax ties the units together: a split half no longer computes half of its unit.
+            if (site.activation() instanceof org.nd4j.linalg.activations.impl.ActivationSoftmax) {
+                continue;
+            }
+            if (net.model().numParams() + cost > context.maxParams()) {
+                continue;   // not even one more unit fits under maxParams: no candidate worth training
+            }
             consumerOf.put(layer, c.layer());
-            perUnit.put(layer, g.paramsAfter() - g.paramsBefore());
+            perUnit.put(layer, cost);
         }
         if (consumerOf.isEmpty()) {
             return Optional.empty();
         }
-        List<? extends MultiDataSet> data = context.signals().growthData();
+        // Read under the growth generator (an iterator that draws must not draw from training's).
+        List<? extends MultiDataSet> data = context.signals().compute(0, 0, () -> context.signals().growthData());
         long examples = 0;
         for (MultiDataSet ds : data) {
             examples += ds.getFeatures(0).size(0);
@@ -265,21 +280,32 @@ public final class FireflyPlanner implements GrowthPlanner {
             int evaluations = score == Score.INTEGRATED ? 3 : 1;
             long passes = steps + (long) evaluations * data.size();
             context.signals().compute(passes, steps * perPass + evaluations * examples, () -> {
-                CandidateCopy copy = CandidateCopy.build(this, net, group, consumers, context.random());
-                try {
-                    for (int step = 0; step < steps; step++) {
-                        copy.train(data.get(step % data.size()));
-                    }
-                    score(copy, data, all);
-                    copy.sites().forEach(s -> trained.put(s.layer, s));
-                } finally {
-                    copy.release();
-                    released.accept(copy);
+                // Everything here is private: nothing may land in a workspace training has open.
+                try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
+                             Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                    train(net, group, consumers, data, context, all, trained);
                 }
                 return null;
             });
         }
         return select(context, consumerOf, perUnit, trained, all);
+    }
+
+    /** Over-grows one group on a private copy, trains its candidates, scores them, frees the copy. */
+    private void train(NetworkAdapter net, List<String> group, List<String> consumers,
+                       List<? extends MultiDataSet> data, PlanningContext context, List<Candidate> all,
+                       Map<String, CandidateCopy.Site> trained) {
+        CandidateCopy copy = CandidateCopy.build(this, net, group, consumers, context.random());
+        try {
+            for (int step = 0; step < steps; step++) {
+                copy.train(data.get(step % data.size()));
+            }
+            score(copy, data, all);
+            copy.sites().forEach(s -> trained.put(s.layer, s));
+        } finally {
+            copy.release();
+            released.accept(copy);
+        }
     }
 
     /** Layers in groups none of whose members feeds another: each group shares one over-grown copy. */
@@ -307,7 +333,7 @@ public final class FireflyPlanner implements GrowthPlanner {
     }
 
     /** One candidate: a split of unit {@code index}, or new neuron {@code index} of K. */
-    private static final class Candidate {
+    static final class Candidate {
         final String layer;
         final boolean split;
         final int index;
@@ -371,11 +397,19 @@ public final class FireflyPlanner implements GrowthPlanner {
         consumerOf.keySet().forEach(l -> chosen.put(l, new ArrayList<>()));
         Double bestRejected = null;
         long taken = 0;
+        // The parameter cap, counted as candidates are taken: a unit costs its fan-in, bias and fan-out
+        // at the current widths, plus one weight per unit already added to the layer it feeds or that
+        // feeds it (so the total is exact), rather than a proposal the controller would then refuse.
+        long params = context.network().model().numParams();
         for (Candidate c : all) {
             List<Candidate> mine = chosen.get(c.layer);
-            if (taken < wanted && c.score < 0 && mine.size() < room.get(c.layer)) {
+            long cost = perUnit.get(c.layer) + added(chosen, consumerOf.get(c.layer)) + addedBy(chosen, consumerOf,
+                    c.layer);
+            if (taken < wanted && c.score < 0 && mine.size() < room.get(c.layer)
+                    && params + cost <= context.maxParams()) {
                 mine.add(c);
                 taken++;
+                params += cost;
             } else if (bestRejected == null) {
                 bestRejected = c.score;
             }
@@ -391,20 +425,17 @@ public final class FireflyPlanner implements GrowthPlanner {
         for (String layer : consumerOf.keySet()) {
             List<Candidate> mine = chosen.get(layer);
             List<Integer> splits = new ArrayList<>();
+            List<Integer> fresh = new ArrayList<>();
             List<Double> scores = new ArrayList<>();
-            int fresh = 0;
             for (Candidate c : mine) {
                 scores.add(c.score);
-                if (c.split) {
-                    splits.add(c.index);
-                } else {
-                    fresh++;
-                }
+                (c.split ? splits : fresh).add(c.index);
             }
             splits.sort(null);
+            fresh.sort(null);
             CandidateCopy.Site s = trained.get(layer);
-            records.put(layer, new FireflyDetails.Layer(splits, fresh, scores, perUnit.get(layer) * (s.n + s.k),
-                    s.n + s.k));
+            records.put(layer, new FireflyDetails.Layer(splits, fresh.size(), scores, perUnit.get(layer) * (s.n + s.k),
+                    s.n + s.k, fresh));
         }
         if (maps.isEmpty()) {
             org.slf4j.LoggerFactory.getLogger(FireflyPlanner.class).info("Firefly at iteration {}: no candidate "
@@ -419,6 +450,22 @@ public final class FireflyPlanner implements GrowthPlanner {
         }
         return Optional.of(b.details(new FireflyDetails(records, bestRejected, steps,
                 score == Score.GATE ? "gate" : "integrated")).build());
+    }
+
+    private static long added(Map<String, List<Candidate>> chosen, String layer) {
+        List<Candidate> c = layer == null ? null : chosen.get(layer);
+        return c == null ? 0 : c.size();
+    }
+
+    /** Units added so far to the layers that feed {@code layer}. */
+    private static long addedBy(Map<String, List<Candidate>> chosen, Map<String, String> consumerOf, String layer) {
+        long n = 0;
+        for (Map.Entry<String, String> e : consumerOf.entrySet()) {
+            if (layer.equals(e.getValue())) {
+                n += added(chosen, e.getKey());
+            }
+        }
+        return n;
     }
 
     /** Old units first (split ones keep their place, +v), then a copy per split unit (-v), then new neurons. */

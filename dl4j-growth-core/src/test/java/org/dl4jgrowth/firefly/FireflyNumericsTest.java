@@ -207,7 +207,9 @@ class FireflyNumericsTest {
         Model net = trained(graph);
         List<long[]> seen = new ArrayList<>();
         FireflyPlanner.released = c -> {
-            boolean closed = c.model().params().wasClosed();
+            org.deeplearning4j.nn.updater.BaseMultiLayerUpdater<?> u = NetworkAdapter.of(c.model()).updater(false);
+            boolean closed = c.model().params().wasClosed() && (u == null || u.getStateViewArray() == null
+                    || u.getStateViewArray().wasClosed());
             seen.add(new long[]{closed ? 1 : 0});
         };
         try {
@@ -221,7 +223,7 @@ class FireflyNumericsTest {
             assertEquals((5 + 4) * (6 + 1 + 3), d.layers().get("d2").candidateParams());
             assertEquals(2, seen.size(), "d1 and d2 feed each other: two copies");
             for (long[] s : seen) {
-                assertEquals(1, s[0], "the copy's parameters were freed before the rewrite");
+                assertEquals(1, s[0], "the copy's parameters and optimizer state were freed before the rewrite");
             }
         } finally {
             FireflyPlanner.released = c -> { };
@@ -319,5 +321,84 @@ class FireflyNumericsTest {
         assertTrue(splits >= 1, d.toString());
         TestNets.fit(net, TestNets.DENSE_DENSE.data(16, 8, DataType.DOUBLE));
         assertTrue(Double.isFinite(net.score()));
+    }
+
+    /**
+     * d1 and the layer it feeds, d2, grow in one event: every weight of d2 after the growth is what
+     * the trained candidates and the unit maps say (old weights halved for d1's split halves, d2's
+     * trained v added with the halves' signs, d1's new neurons' trained fan-out into both halves of
+     * a d2 split, d2's new neurons' trained fan-in halved for d1's split halves, new-to-new 0).
+     */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void aLayerAndItsConsumerGrowTogetherAsTheirCandidatesWereTrained(boolean graph) {
+        Model net = trained(graph);
+        INDArray w2old = NetworkAdapter.of(net).paramTable("d2").get("W").dup();
+        java.util.Map<String, CandidateCopy.Site> sites = new java.util.HashMap<>();
+        FireflyPlanner.released = c -> c.sites().forEach(x -> sites.put(x.layer, x));
+        GrowthEvent e;
+        try {
+            FireflyPlanner p = FireflyPlanner.builder().when(GrowthTrigger.everyIterations(1)).newNeurons(2)
+                    .steps(30).count(30).build();
+            e = new GrowthListener(GrowthPolicy.builder().planner(p).seed(5).build()).controller()
+                    .growNow(net, TestNets.DENSE_DENSE.data(32, 7, DataType.DOUBLE)).orElseThrow();
+        } finally {
+            FireflyPlanner.released = c -> { };
+        }
+        FireflyDetails d = (FireflyDetails) e.details();
+        FireflyDetails.Layer r1 = d.layers().get("d1");
+        FireflyDetails.Layer r2 = d.layers().get("d2");
+        assertTrue(r1.splitUnits().size() + r1.newNeurons() > 0 && r2.splitUnits().size() + r2.newNeurons() > 0,
+                "both layers grew: " + d);
+        assertTrue(r1.splitUnits().size() + r2.splitUnits().size() > 0 && r1.newNeurons() + r2.newNeurons() > 0,
+                "splits and new neurons both: " + d);
+        UnitMap m1 = FireflyPlanner.unitMap(6, candidates(r1));
+        UnitMap m2 = FireflyPlanner.unitMap(5, candidates(r2));
+        INDArray w2 = NetworkAdapter.of(net).paramTable("d2").get("W");
+        assertEquals(m1.newWidth(), w2.size(0));
+        assertEquals(m2.newWidth(), w2.size(1));
+        CandidateCopy.Site s1 = sites.get("d1");
+        CandidateCopy.Site s2 = sites.get("d2");
+        int fresh1 = 6 + r1.splitUnits().size();
+        int fresh2 = 5 + r2.splitUnits().size();
+        for (int r = 0; r < m1.newWidth(); r++) {
+            for (int j = 0; j < m2.newWidth(); j++) {
+                int a = m1.source(r);
+                int b = m2.source(j);
+                double expected;
+                if (a != UnitMap.FRESH && b != UnitMap.FRESH) {
+                    expected = m1.fanOutScale(r) * (w2old.getDouble(a, b) + m2.perturbation(j) * s2.v.getDouble(a, b));
+                } else if (a == UnitMap.FRESH && b != UnitMap.FRESH) {
+                    expected = s1.out.getDouble(r1.newCandidates().get(r - fresh1), b);
+                } else if (a != UnitMap.FRESH) {
+                    expected = m1.fanOutScale(r) * s2.in.getDouble(a, r2.newCandidates().get(j - fresh2));
+                } else {
+                    expected = 0;
+                }
+                assertEquals(expected, w2.getDouble(r, j), 1e-12, "d2 W[" + r + ", " + j + "]");
+            }
+        }
+    }
+
+    /** The chosen candidates of a layer as the planner's unit map takes them. */
+    private static List<FireflyPlanner.Candidate> candidates(FireflyDetails.Layer layer) {
+        List<FireflyPlanner.Candidate> out = new ArrayList<>();
+        layer.splitUnits().forEach(u -> out.add(new FireflyPlanner.Candidate("", true, u, 0)));
+        layer.newCandidates().forEach(k -> out.add(new FireflyPlanner.Candidate("", false, k, 0)));
+        return out;
+    }
+
+    /** A batch norm between a layer and its consumer keeps the layer out (Firefly I cannot freeze it). */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void aLayerWithBatchNormOnTheWayIsNotACandidate(boolean graph) {
+        Model net = TestNets.build(TestNets.DENSE_BN_DENSE, TestNets.base(3, new Adam(0.01), DataType.DOUBLE), graph);
+        TestNets.fit(net, TestNets.DENSE_BN_DENSE.data(32, 1, DataType.DOUBLE));
+        FireflyPlanner p = FireflyPlanner.builder().when(GrowthTrigger.everyIterations(1)).newNeurons(2).steps(3)
+                .build();
+        GrowthEvent e = new GrowthListener(GrowthPolicy.builder().planner(p).build()).controller()
+                .growNow(net, TestNets.DENSE_BN_DENSE.data(32, 2, DataType.DOUBLE)).orElseThrow();
+        assertEquals(List.of("d2"), new ArrayList<>(((FireflyDetails) e.details()).layers().keySet()),
+                "d1 -> bn1 -> drop -> d2: only d2 is scored");
     }
 }

@@ -217,6 +217,21 @@ class GrowthPipelineTest {
         assertTrue(Double.isFinite(net.score()), "training went on");
     }
 
+    /** Growth data whose source fails after the first minibatch, which the controller's shape check takes. */
+    private static DataSetIterator brokenAfterTheShapeCheck() {
+        return new ExistingDataSetIterator(batches(1)) {
+            private int calls;
+
+            @Override
+            public DataSet next() {
+                if (calls++ == 0) {
+                    return super.next();
+                }
+                throw new IllegalStateException("the growth data's source went away");
+            }
+        };
+    }
+
     /**
      * Counts the minibatches taken from it (every next(): a pre-processor would run once per
      * DataSet object only, and the same objects come back after a reset).
@@ -267,28 +282,25 @@ class GrowthPipelineTest {
         Model net = digitsMlp(graph);
         fit(net, new ExistingDataSetIterator(batches(2)), 1);
         INDArray before = net.params().dup();
-        DataSetIterator broken = new ExistingDataSetIterator(batches(1)) {
-            private int calls;
-
-            @Override
-            public DataSet next() {
-                // The first minibatch is the controller's shape check, before anything grows.
-                if (calls++ == 0) {
-                    return super.next();
-                }
-                throw new IllegalStateException("the growth data's source went away");
-            }
-        };
+        DataSetIterator broken = brokenAfterTheShapeCheck();
         GrowthListener growth = GrowthListener.builder().policy(GrowthPolicy.builder()
                         .when(GrowthTrigger.everyIterations(1)).where(SiteSelector.layers("h1"))
                         .howMuch(GrowthAmount.add(1)).initializer(UnitInitializer.gradMax()).build())
-                .growthData(broken, 1).build();
+                .growthData(broken, 1).onBadGrowth(org.dl4jgrowth.BadGrowthAction.FAIL).build();
         org.dl4jgrowth.rewrite.RewriteException e = org.junit.jupiter.api.Assertions.assertThrows(
                 org.dl4jgrowth.rewrite.RewriteException.class, () -> growth.controller().growNow(net));
         assertEquals(org.dl4jgrowth.rewrite.RewriteStep.SIGNALS, e.step());
         assertTrue(e.getMessage().contains("went away"), e.getMessage());
         assertEquals(before, net.params());
         assertEquals(0, growth.history().size());
+
+        // By default the failure, on private copies before anything changed, is a recorded skip.
+        GrowthListener skipping = GrowthListener.builder().policy(growth.controller().policy())
+                .growthData(brokenAfterTheShapeCheck(), 1).build();
+        assertTrue(skipping.controller().growNow(net).isEmpty());
+        assertEquals(before, net.params());
+        assertEquals("RewriteException", skipping.history().skips().get(0).kind());
+        assertTrue(skipping.history().skips().get(0).reason().contains("went away"));
     }
 
     @ParameterizedTest(name = "graph={0}")
