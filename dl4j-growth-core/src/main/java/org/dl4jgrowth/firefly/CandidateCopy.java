@@ -101,8 +101,22 @@ final class CandidateCopy {
      */
     static CandidateCopy build(FireflyPlanner p, NetworkAdapter network, List<String> layers, List<String> consumers,
                                Random random) {
+        List<Long> seeds = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            seeds.add(random.nextLong());
+        }
+        return build(p, network, layers, consumers, seeds);
+    }
+
+    /**
+     * {@link #build(FireflyPlanner, NetworkAdapter, List, List, Random)} with each layer's candidates
+     * drawn from a generator of its own, seeded with {@code seeds}: a layer's candidates are then the
+     * same whichever layers share its copy.
+     */
+    static CandidateCopy build(FireflyPlanner p, NetworkAdapter network, List<String> layers, List<String> consumers,
+                               List<Long> seeds) {
         NetworkAdapter copy = network.privateCopy();
-        NetworkRewrite rewrite = NetworkRewrite.of(copy.model()).random(random);
+        NetworkRewrite rewrite = NetworkRewrite.of(copy.model());
         CandidateCopy c = new CandidateCopy(p, copy);
         for (int i = 0; i < layers.size(); i++) {
             String layer = layers.get(i);
@@ -120,7 +134,7 @@ final class CandidateCopy {
                 scale[j] = j < 2 * n ? split.fanOutScale(j) : 1.0;
                 sign[j] = j < 2 * n ? split.perturbation(j) : 0;
             }
-            rewrite.unitMap(layer, UnitMap.of(n, src, scale, sign)).initializer(layer, new Draw(p));
+            rewrite.unitMap(layer, UnitMap.of(n, src, scale, sign)).initializer(layer, new Draw(p, seeds.get(i)));
             INDArray w0 = network.paramTable(layer).get("W").dup('c');
             INDArray out0 = network.paramTable(consumers.get(i)).get("W").dup('c');
             c.sites.add(new Site(layer, consumers.get(i), n, p.newNeurons(), w0, out0, p));
@@ -278,30 +292,36 @@ final class CandidateCopy {
         private final double fanInStd;
         private final double fanOutRange;
         private final double splitRange;
+        private final transient Random random;
 
-        Draw(FireflyPlanner p) {
+        Draw(FireflyPlanner p, long seed) {
             this.fanInStd = p.fanInStd();
             this.fanOutRange = p.fanOutRange();
             this.splitRange = p.splitRange();
+            this.random = Nd4j.getRandomFactory().getNewRandomInstance(seed);
         }
 
         @Override
         public void initialize(NewUnits units) {
             INDArray in = units.fanIn().weights();
-            in.assign(Nd4j.randn(in.dataType(), in.shape()).muli(fanInStd));
+            in.assign(random.nextGaussian('c', in.shape()).castTo(in.dataType()).muli(fanInStd));
             if (units.hasBias()) {
                 units.bias().assign(0);
             }
             for (org.dl4jgrowth.how.WeightBlock b : units.fanOut()) {
                 INDArray w = b.weights();
-                w.assign(Nd4j.rand(w.dataType(), w.shape()).muli(2 * fanOutRange).subi(fanOutRange));
+                w.assign(uniform(w, fanOutRange));
             }
         }
 
         @Override
         public void perturb(NewUnits units) {
             INDArray d = units.perturbation().weights();
-            d.assign(Nd4j.rand(d.dataType(), d.shape()).muli(2 * splitRange).subi(splitRange));
+            d.assign(uniform(d, splitRange));
+        }
+
+        private INDArray uniform(INDArray like, double range) {
+            return random.nextDouble('c', like.shape()).castTo(like.dataType()).muli(2 * range).subi(range);
         }
     }
 }

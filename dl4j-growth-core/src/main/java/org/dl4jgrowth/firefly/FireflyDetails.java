@@ -27,10 +27,11 @@ public final class FireflyDetails implements GrowthDetails {
         private final long candidateParams;
         private final int candidates;
         private final List<Integer> newCandidates;
+        private final long candidateBytes;
 
         public Layer(List<Integer> splitUnits, int newNeurons, List<Double> chosenScores, long candidateParams,
                      int candidates) {
-            this(splitUnits, newNeurons, chosenScores, candidateParams, candidates, null);
+            this(splitUnits, newNeurons, chosenScores, candidateParams, candidates, null, 0);
         }
 
         @JsonCreator
@@ -38,7 +39,9 @@ public final class FireflyDetails implements GrowthDetails {
                      @JsonProperty("chosenScores") List<Double> chosenScores,
                      @JsonProperty("candidateParams") long candidateParams,
                      @JsonProperty("candidates") int candidates,
-                     @JsonProperty("newCandidates") List<Integer> newCandidates) {
+                     @JsonProperty("newCandidates") List<Integer> newCandidates,
+                     @JsonProperty("candidateBytes") long candidateBytes) {
+            this.candidateBytes = candidateBytes;
             this.newCandidates = ImmutableList.copyOf(newCandidates == null ? List.of() : newCandidates);
             this.splitUnits = ImmutableList.copyOf(splitUnits == null ? List.of() : splitUnits);
             this.newNeurons = newNeurons;
@@ -74,6 +77,14 @@ public final class FireflyDetails implements GrowthDetails {
             return newCandidates;
         }
 
+        /**
+         * Memory the layer's candidates held while they trained: in the copy their parameters and
+         * gradients, and the candidate tensors with their two RMSProp states (bytes, an upper bound).
+         */
+        public long candidateBytes() {
+            return candidateBytes;
+        }
+
         /** Candidates scored for the layer: one split per unit and K new neurons. */
         public int candidates() {
             return candidates;
@@ -87,12 +98,13 @@ public final class FireflyDetails implements GrowthDetails {
             Layer l = (Layer) o;
             return splitUnits.equals(l.splitUnits) && newNeurons == l.newNeurons && chosenScores.equals(l.chosenScores)
                     && candidateParams == l.candidateParams && candidates == l.candidates
-                    && newCandidates.equals(l.newCandidates);
+                    && newCandidates.equals(l.newCandidates) && candidateBytes == l.candidateBytes;
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(splitUnits, newNeurons, chosenScores, candidateParams, candidates, newCandidates);
+            return Objects.hash(splitUnits, newNeurons, chosenScores, candidateParams, candidates, newCandidates,
+                    candidateBytes);
         }
 
         @Override

@@ -95,6 +95,7 @@ public final class FireflyPlanner implements GrowthPlanner {
     private final double growRatio;
     private final int count;
     private final Score score;
+    private final int maxLayersPerCopy;
 
     @JsonCreator
     FireflyPlanner(@JsonProperty("when") GrowthTrigger when, @JsonProperty("layers") List<String> layers,
@@ -105,7 +106,10 @@ public final class FireflyPlanner implements GrowthPlanner {
                    @JsonProperty("splitPenalty") double splitPenalty,
                    @JsonProperty("fanInPenaltyFactor") double fanInPenaltyFactor,
                    @JsonProperty("growRatio") double growRatio, @JsonProperty("count") int count,
-                   @JsonProperty("score") Score score) {
+                   @JsonProperty("score") Score score, @JsonProperty("maxLayersPerCopy") int maxLayersPerCopy) {
+        Preconditions.checkArgument(maxLayersPerCopy >= 0,
+                "firefly: maxLayersPerCopy(n) must be at least 1, or 0 for no limit (got: %s)", maxLayersPerCopy);
+        this.maxLayersPerCopy = maxLayersPerCopy;
         Preconditions.checkArgument(when != null, "firefly: when(trigger) is required");
         this.layers = ImmutableList.copyOf(layers == null ? List.of() : layers);
         for (String l : this.layers) {
@@ -211,6 +215,11 @@ public final class FireflyPlanner implements GrowthPlanner {
         return score;
     }
 
+    /** The most layers over-grown in one private copy (0: as many as do not feed each other). */
+    public int maxLayersPerCopy() {
+        return maxLayersPerCopy;
+    }
+
     @Override
     public List<String> namedLayers() {
         Set<String> names = new LinkedHashSet<>(layers);
@@ -274,16 +283,24 @@ public final class FireflyPlanner implements GrowthPlanner {
         List<Candidate> all = new ArrayList<>();
         Map<String, CandidateCopy.Site> trained = new LinkedHashMap<>();
         long perPass = examples / Math.max(1, data.size());
-        for (List<String> group : groups(consumerOf)) {
+        // One seed per layer, in layer order, before any copy: a layer's candidates do not depend on
+        // which layers share its copy (grouping only bounds memory).
+        Map<String, Long> seeds = new LinkedHashMap<>();
+        consumerOf.keySet().forEach(l -> seeds.put(l, context.random().nextLong()));
+        for (List<String> group : groups(consumerOf, maxLayersPerCopy)) {
             List<String> consumers = new ArrayList<>();
-            group.forEach(l -> consumers.add(consumerOf.get(l)));
+            List<Long> groupSeeds = new ArrayList<>();
+            group.forEach(l -> {
+                consumers.add(consumerOf.get(l));
+                groupSeeds.add(seeds.get(l));
+            });
             int evaluations = score == Score.INTEGRATED ? 3 : 1;
             long passes = steps + (long) evaluations * data.size();
             context.signals().compute(passes, steps * perPass + evaluations * examples, () -> {
                 // Everything here is private: nothing may land in a workspace training has open.
                 try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
                              Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                    train(net, group, consumers, data, context, all, trained);
+                    train(net, group, consumers, groupSeeds, data, all, trained);
                 }
                 return null;
             });
@@ -292,10 +309,9 @@ public final class FireflyPlanner implements GrowthPlanner {
     }
 
     /** Over-grows one group on a private copy, trains its candidates, scores them, frees the copy. */
-    private void train(NetworkAdapter net, List<String> group, List<String> consumers,
-                       List<? extends MultiDataSet> data, PlanningContext context, List<Candidate> all,
-                       Map<String, CandidateCopy.Site> trained) {
-        CandidateCopy copy = CandidateCopy.build(this, net, group, consumers, context.random());
+    private void train(NetworkAdapter net, List<String> group, List<String> consumers, List<Long> seeds,
+                       List<? extends MultiDataSet> data, List<Candidate> all, Map<String, CandidateCopy.Site> trained) {
+        CandidateCopy copy = CandidateCopy.build(this, net, group, consumers, seeds);
         try {
             for (int step = 0; step < steps; step++) {
                 copy.train(data.get(step % data.size()));
@@ -308,12 +324,23 @@ public final class FireflyPlanner implements GrowthPlanner {
         }
     }
 
-    /** Layers in groups none of whose members feeds another: each group shares one over-grown copy. */
+    /** {@link #groups(Map, int)} without a size limit. */
     static List<List<String>> groups(Map<String, String> consumerOf) {
+        return groups(consumerOf, 0);
+    }
+
+    /**
+     * Layers in groups none of whose members feeds another, of at most {@code max} layers (0: no
+     * limit): each group shares one over-grown copy, so the limit bounds the memory of the copy.
+     */
+    static List<List<String>> groups(Map<String, String> consumerOf, int max) {
         List<List<String>> groups = new ArrayList<>();
         for (String layer : consumerOf.keySet()) {
             List<String> home = null;
             for (List<String> g : groups) {
+                if (max > 0 && g.size() >= max) {
+                    continue;
+                }
                 boolean adjacent = false;
                 for (String other : g) {
                     adjacent |= layer.equals(consumerOf.get(other)) || other.equals(consumerOf.get(layer));
@@ -434,8 +461,9 @@ public final class FireflyPlanner implements GrowthPlanner {
             splits.sort(null);
             fresh.sort(null);
             CandidateCopy.Site s = trained.get(layer);
-            records.put(layer, new FireflyDetails.Layer(splits, fresh.size(), scores, perUnit.get(layer) * (s.n + s.k),
-                    s.n + s.k, fresh));
+            long extra = perUnit.get(layer) * (s.n + s.k);
+            records.put(layer, new FireflyDetails.Layer(splits, fresh.size(), scores, extra, s.n + s.k, fresh,
+                    extra * bytesPerParameter(context)));
         }
         if (maps.isEmpty()) {
             org.slf4j.LoggerFactory.getLogger(FireflyPlanner.class).info("Firefly at iteration {}: no candidate "
@@ -450,6 +478,15 @@ public final class FireflyPlanner implements GrowthPlanner {
         }
         return Optional.of(b.details(new FireflyDetails(records, bestRejected, steps,
                 score == Score.GATE ? "gate" : "integrated")).build());
+    }
+
+    /**
+     * Memory per extra parameter of the over-grown copy, an upper bound: the parameter and its
+     * gradient in the copy, and as a candidate tensor its copy, its update and two RMSProp states
+     * (biases carry none of the latter).
+     */
+    private static long bytesPerParameter(PlanningContext context) {
+        return 6L * context.network().model().params().dataType().width();
     }
 
     private static long added(Map<String, List<Candidate>> chosen, String layer) {
@@ -586,20 +623,21 @@ public final class FireflyPlanner implements GrowthPlanner {
                 && fanInStd == p.fanInStd && fanOutRange == p.fanOutRange && splitRange == p.splitRange
                 && steps == p.steps && learningRate == p.learningRate && momentum == p.momentum && alpha == p.alpha
                 && splitPenalty == p.splitPenalty && fanInPenaltyFactor == p.fanInPenaltyFactor
-                && growRatio == p.growRatio && count == p.count && score == p.score;
+                && growRatio == p.growRatio && count == p.count && score == p.score
+                && maxLayersPerCopy == p.maxLayersPerCopy;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(when, layers, newNeurons, fanInStd, fanOutRange, splitRange, steps, learningRate,
-                momentum, alpha, splitPenalty, fanInPenaltyFactor, growRatio, count, score);
+                momentum, alpha, splitPenalty, fanInPenaltyFactor, growRatio, count, score, maxLayersPerCopy);
     }
 
     @Override
     public String toString() {
         return "firefly{when=" + when + (layers.isEmpty() ? "" : ", layers=" + layers) + ", K=" + newNeurons
                 + ", steps=" + steps + ", " + (count > 0 ? "count=" + count : "growRatio=" + growRatio)
-                + ", score=" + score + "}";
+                + ", score=" + score + (maxLayersPerCopy > 0 ? ", maxLayersPerCopy=" + maxLayersPerCopy : "") + "}";
     }
 
     /** Settings with the reference's defaults; {@link #when} is required. */
@@ -619,8 +657,20 @@ public final class FireflyPlanner implements GrowthPlanner {
         private double growRatio = 0.35;
         private int count;
         private Score score = Score.GATE;
+        private int maxLayersPerCopy;
 
         private Builder() {
+        }
+
+        /**
+         * Over-grows at most {@code n} layers per private copy (default: every layer that does not
+         * feed another in the same copy), to bound the copy's memory; the ranking stays global, and
+         * each layer's candidates are drawn the same way whatever its group.
+         */
+        public Builder maxLayersPerCopy(int n) {
+            Preconditions.checkArgument(n >= 1, "firefly: maxLayersPerCopy(n) must be at least 1 (got: %s)", n);
+            this.maxLayersPerCopy = n;
+            return this;
         }
 
         /** When to grow, e.g. {@code GrowthTrigger.everyEpochs(2)}. Required. */
@@ -694,7 +744,8 @@ public final class FireflyPlanner implements GrowthPlanner {
                 throw new IllegalStateException("firefly: when(...) is required, e.g. GrowthTrigger.everyEpochs(2)");
             }
             return new FireflyPlanner(when, layers, newNeurons, fanInStd, fanOutRange, splitRange, steps,
-                    learningRate, momentum, alpha, splitPenalty, fanInPenaltyFactor, growRatio, count, score);
+                    learningRate, momentum, alpha, splitPenalty, fanInPenaltyFactor, growRatio, count, score,
+                    maxLayersPerCopy);
         }
     }
 }
