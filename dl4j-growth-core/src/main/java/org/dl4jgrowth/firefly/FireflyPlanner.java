@@ -374,7 +374,7 @@ public final class FireflyPlanner implements GrowthPlanner {
         }
     }
 
-    private void score(CandidateCopy copy, List<? extends MultiDataSet> data, List<Candidate> out) {
+    void score(CandidateCopy copy, List<? extends MultiDataSet> data, List<Candidate> out) {
         int m = copy.sites().size();
         double[][] split = new double[m][];
         double[][] fresh = new double[m][];

@@ -461,4 +461,35 @@ class FireflyNumericsTest {
             }
         }
     }
+
+    /**
+     * The integrated scores follow the path on which every candidate's gate goes from 0 to 1
+     * together, so they add up to the loss change along it: Σ scores = L(1) - L(0), up to Simpson's
+     * error, which is small for a loss this smooth in the gates.
+     */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void integratedScoresAddUpToTheLossChange(boolean graph) {
+        Model net = trained(graph);
+        FireflyPlanner p = FireflyPlanner.builder().when(GrowthTrigger.everyIterations(1)).newNeurons(3)
+                .score(FireflyPlanner.Score.INTEGRATED).build();
+        CandidateCopy c = copy(net, p);
+        MultiDataSet batch = NetworkAdapter.toMulti(TestNets.DENSE_DENSE.data(16, 7, DataType.DOUBLE));
+        for (int step = 0; step < 20; step++) {
+            c.train(batch);
+        }
+        List<FireflyPlanner.Candidate> all = new ArrayList<>();
+        p.score(c, List.of(batch), all);
+        double sum = 0;
+        for (FireflyPlanner.Candidate k : all) {
+            sum += k.score;
+        }
+        double l1 = loss(c, batch);
+        c.write(0.0);
+        NetworkAdapter a = NetworkAdapter.of(c.model());
+        a.computeGradient(batch);
+        double l0 = c.model().score();
+        assertTrue(Math.abs(l1 - l0) > 1e-6, "the candidates change the loss: " + (l1 - l0));
+        assertEquals(l1 - l0, sum, 1e-3 * Math.abs(l1 - l0), "integrated scores vs the loss change");
+    }
 }
