@@ -210,30 +210,30 @@ final class CandidateCopy {
      */
     void gateDerivatives(List<? extends MultiDataSet> batches, double t, double[][] splitOut, double[][] newOut) {
         write(t);
-        for (int i = 0; i < sites.size(); i++) {
-            splitOut[i] = new double[sites.get(i).n];
-            newOut[i] = new double[sites.get(i).k];
-        }
+        INDArray[] split = new INDArray[sites.size()];
+        INDArray[] fresh = new INDArray[sites.size()];
+        double examples = 0;
         for (MultiDataSet batch : batches) {
+            // Summed gradients over all examples, divided once: the mean over the growth data, not a
+            // mean of batch means (the last batch of an epoch may be partial).
             copy.computeGradient(batch);
-            double m = examples(batch);
+            examples += examples(batch);
             for (int i = 0; i < sites.size(); i++) {
                 Site s = sites.get(i);
-                INDArray gw = copy.gradient(s.layer, "W").div(m);
-                INDArray gc = copy.gradient(s.consumer, "W").div(m);
-                INDArray dv = cols(gw, 0, s.n)
-                        .sub(cols(gw, s.n, 2 * s.n)).muli(s.v).sum(0);
-                for (int u = 0; u < s.n; u++) {
-                    splitOut[i][u] += dv.getDouble(u) / batches.size();
-                }
+                // A private copy first: slicing the gradient views DL4J hands out misbehaves in ND4J M2.1.
+                INDArray gw = copy.gradient(s.layer, "W").dup('c');
+                INDArray dv = cols(gw, 0, s.n).subi(cols(gw, s.n, 2 * s.n)).muli(s.v).sum(0);
+                split[i] = split[i] == null ? dv : split[i].addi(dv);
                 if (s.k > 0) {
-                    INDArray dn = rows(gc, 2 * s.n, 2 * s.n + s.k)
-                            .mul(s.out).sum(1);
-                    for (int j = 0; j < s.k; j++) {
-                        newOut[i][j] += dn.getDouble(j) / batches.size();
-                    }
+                    INDArray dn = rows(copy.gradient(s.consumer, "W").dup('c'), 2 * s.n, 2 * s.n + s.k).muli(s.out)
+                            .sum(1);
+                    fresh[i] = fresh[i] == null ? dn : fresh[i].addi(dn);
                 }
             }
+        }
+        for (int i = 0; i < sites.size(); i++) {
+            splitOut[i] = split[i].div(examples).toDoubleVector();
+            newOut[i] = fresh[i] == null ? new double[0] : fresh[i].div(examples).toDoubleVector();
         }
     }
 

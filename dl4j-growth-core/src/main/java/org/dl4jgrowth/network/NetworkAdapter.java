@@ -399,16 +399,20 @@ public abstract class NetworkAdapter {
 
         @Override
         public NetworkAdapter privateCopy() {
-            MultiLayerNetwork copy = new MultiLayerNetwork((MultiLayerConfiguration) cloneConfiguration());
-            copy.init(net.params().dup(), false);
-            return new MlnAdapter(copy);
+            return copy(false);
         }
 
         @Override
         public NetworkAdapter privateCopyWithoutWorkspaces() {
+            return copy(true);
+        }
+
+        private NetworkAdapter copy(boolean noWorkspaces) {
             MultiLayerConfiguration conf = (MultiLayerConfiguration) cloneConfiguration();
-            conf.setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
-            conf.setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            if (noWorkspaces) {
+                conf.setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+                conf.setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            }
             MultiLayerNetwork copy = new MultiLayerNetwork(conf);
             copy.init(net.params().dup(), false);
             return new MlnAdapter(copy);
@@ -607,16 +611,20 @@ public abstract class NetworkAdapter {
 
         @Override
         public NetworkAdapter privateCopy() {
-            ComputationGraph copy = new ComputationGraph((ComputationGraphConfiguration) cloneConfiguration());
-            copy.init(graph.params().dup(), false);
-            return new GraphAdapter(copy);
+            return copy(false);
         }
 
         @Override
         public NetworkAdapter privateCopyWithoutWorkspaces() {
+            return copy(true);
+        }
+
+        private NetworkAdapter copy(boolean noWorkspaces) {
             ComputationGraphConfiguration conf = (ComputationGraphConfiguration) cloneConfiguration();
-            conf.setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
-            conf.setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            if (noWorkspaces) {
+                conf.setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+                conf.setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            }
             ComputationGraph copy = new ComputationGraph(conf);
             copy.init(graph.params().dup(), false);
             return new GraphAdapter(copy);
