@@ -247,18 +247,26 @@ public final class FireflyPlanner implements GrowthPlanner {
             }
             RewriteGeometry g = NetworkRewrite.of(net.model()).grow(layer, 1).plan();
             RewriteGeometry.Site site = g.site(layer);
-            if (site.fanInShape().length != 2 || site.consumers().size() != 1) {
-                continue;   // a convolution, several consumers: not Firefly I's
+            if (site.consumers().size() != 1) {
+                continue;   // several consumers: the split halves' fan-out would need more than one
             }
             RewriteGeometry.Consumer c = site.consumers().get(0);
-            if (c.block() != 1 || c.fanOutShape().length != 2 || c.inputAxis() != 0) {
-                continue;
+            int rank = c.fanOutShape().length;
+            if (c.block() != 1 || !((rank == 2 && c.inputAxis() == 0) || (rank == 4 && c.inputAxis() == 1))) {
+                continue;   // through a flatten, or into something that is not a dense or convolution layer
             }
-            // A unit costs its fan-in, its bias and its fan-out; more means a layer with per-unit
-            // parameters on the way (a batch norm), whose training-mode statistics Firefly I cannot freeze.
-            long bare = site.fanInShape()[0] + c.fanOutShape()[1];
+            // A unit costs its fan-in, its bias and its fan-out; a batch norm on the way adds four
+            // (gamma, beta, mean, deviation). That one is folded into the layer in the candidates' copy
+            // (see CandidateCopy), which needs it right after the layer, with the identity between.
+            long fanIn = 1;
+            for (long d : site.fanInShape()) {
+                fanIn *= d;
+            }
+            long bare = fanIn + c.fanOutPerUnit();
             long cost = g.paramsAfter() - g.paramsBefore();
-            if (cost != bare && cost != bare + 1) {
+            boolean plain = cost == bare || cost == bare + 1;
+            boolean batchNorm = (cost == bare + 4 || cost == bare + 5) && foldable(net, layer);
+            if (!plain && !batchNorm) {
                 continue;
             }
             // Softmax ties the units together: a split half no longer computes half of its unit.
@@ -322,6 +330,19 @@ public final class FireflyPlanner implements GrowthPlanner {
             copy.release();
             released.accept(copy);
         }
+    }
+
+    /** Whether a batch norm directly follows {@code layer}, whose activation is the identity. */
+    private static boolean foldable(NetworkAdapter net, String layer) {
+        List<String> next = NetworkRewrite.directConsumers(net.model(), layer);
+        org.deeplearning4j.nn.conf.layers.Layer conf = net.layerConfiguration(layer);
+        return next.size() == 1 && net.layerNames().contains(next.get(0))
+                && net.layerConfiguration(next.get(0)) instanceof org.deeplearning4j.nn.conf.layers.BatchNormalization
+                && !((org.deeplearning4j.nn.conf.layers.BatchNormalization) net.layerConfiguration(next.get(0)))
+                .isLockGammaBeta()
+                && conf instanceof org.deeplearning4j.nn.conf.layers.BaseLayer
+                && ((org.deeplearning4j.nn.conf.layers.BaseLayer) conf).getActivationFn()
+                instanceof org.nd4j.linalg.activations.impl.ActivationIdentity;
     }
 
     /** {@link #groups(Map, int)} without a size limit. */
@@ -562,53 +583,61 @@ public final class FireflyPlanner implements GrowthPlanner {
             }
         }
         UnitMap consumer = maps.get(consumerOf.get(layer));
+        // Fan-in tensors: dense [inputs, units], convolution [units, inputs, kH, kW]; fan-out: dense
+        // [units, consumer units], convolution [consumer units, units, kH, kW].
+        int producerAxis = s.unitAxis == 0 ? 1 : 0;
+        int consumerAxis = s.inputAxis == 1 ? 0 : 1;
         if (!fresh.isEmpty()) {
-            INDArray in = columns(s.in, fresh);
-            INDArray out = rows(s.out, fresh);
-            context.signals().put(layer, FireflyInit.FAN_IN, byProducer(in, producer));
-            context.signals().put(layer, FireflyInit.FAN_OUT, byConsumer(out, consumer));
+            INDArray in = pick(s.realFanIn(), s.unitAxis, fresh);
+            INDArray out = pick(s.realFanOut(), s.inputAxis, fresh);
+            context.signals().put(layer, FireflyInit.FAN_IN, relayout(in, producer, producerAxis, true));
+            context.signals().put(layer, FireflyInit.FAN_OUT, relayout(out, consumer, consumerAxis, false));
         }
         if (!splits.isEmpty()) {
-            context.signals().put(layer, FireflyInit.DIRECTIONS, byProducer(columns(s.v, splits), producer));
+            context.signals().put(layer, FireflyInit.DIRECTIONS,
+                    relayout(pick(s.realDirections(), s.unitAxis, splits), producer, producerAxis, true));
         }
     }
 
-    private static INDArray columns(INDArray a, List<Integer> idx) {
-        return a.get(NDArrayIndex.all(), NDArrayIndex.indices(idx.stream().mapToLong(Integer::longValue).toArray()))
-                .dup('c');
+    private static INDArray pick(INDArray a, int axis, List<Integer> idx) {
+        org.nd4j.linalg.indexing.INDArrayIndex[] at = CandidateCopy.all(a.rank());
+        at[axis] = NDArrayIndex.indices(idx.stream().mapToLong(Integer::longValue).toArray());
+        return a.get(at).dup('c');
     }
 
-    private static INDArray rows(INDArray a, List<Integer> idx) {
-        return a.get(NDArrayIndex.indices(idx.stream().mapToLong(Integer::longValue).toArray()), NDArrayIndex.all())
-                .dup('c');
-    }
-
-    /** Fan-in rows [old inputs, m] laid out for the producer's new units. */
+    /** Fan-in rows [old inputs, m] laid out for the producer's new units (dense layout). */
     static INDArray byProducer(INDArray rows, UnitMap producer) {
-        if (producer == null) {
-            return rows;
-        }
-        INDArray out = Nd4j.zeros(rows.dataType(), producer.newWidth(), rows.size(1));
-        for (int r = 0; r < producer.newWidth(); r++) {
-            int src = producer.source(r);
-            if (src != UnitMap.FRESH) {
-                out.getRow(r).assign(rows.getRow(src).mul(producer.fanOutScale(r)));
-            }
-        }
-        return out;
+        return relayout(rows, producer, 0, true);
     }
 
-    /** Fan-out [m, old consumer units] laid out for the consumer's new units. */
+    /** Fan-out [m, old consumer units] laid out for the consumer's new units (dense layout). */
     static INDArray byConsumer(INDArray cols, UnitMap consumer) {
-        if (consumer == null) {
-            return cols;
+        return relayout(cols, consumer, 1, false);
+    }
+
+    /**
+     * {@code a} laid out along {@code axis} for {@code map}'s new units: a copied unit takes its
+     * source's slice (times its fan-out scale when {@code scaled}: the producer's split halves, whose
+     * outgoing weights the rewrite halves), a new unit zeros. Null map: {@code a} as it is.
+     */
+    static INDArray relayout(INDArray a, UnitMap map, int axis, boolean scaled) {
+        if (map == null) {
+            return a;
         }
-        INDArray out = Nd4j.zeros(cols.dataType(), cols.size(0), consumer.newWidth());
-        for (int j = 0; j < consumer.newWidth(); j++) {
-            int src = consumer.source(j);
-            if (src != UnitMap.FRESH) {
-                out.getColumn(j).assign(cols.getColumn(src));
+        long[] shape = a.shape();
+        shape[axis] = map.newWidth();
+        INDArray out = Nd4j.zeros(a.dataType(), shape);
+        for (int r = 0; r < map.newWidth(); r++) {
+            int src = map.source(r);
+            if (src == UnitMap.FRESH) {
+                continue;
             }
+            org.nd4j.linalg.indexing.INDArrayIndex[] to = CandidateCopy.all(a.rank());
+            to[axis] = NDArrayIndex.point(r);
+            org.nd4j.linalg.indexing.INDArrayIndex[] from = CandidateCopy.all(a.rank());
+            from[axis] = NDArrayIndex.point(src);
+            INDArray value = a.get(from);
+            out.get(to).assign(scaled ? value.mul(map.fanOutScale(r)) : value);
         }
         return out;
     }

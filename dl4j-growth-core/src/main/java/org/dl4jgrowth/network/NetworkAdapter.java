@@ -127,6 +127,31 @@ public abstract class NetworkAdapter {
     public abstract NetworkAdapter privateCopyWithoutWorkspaces();
 
     /**
+     * A private copy in which the named layers' configurations are replaced (each keeps its name);
+     * every other layer's parameters are copied, the replaced layers' are as the new configuration
+     * initialises them, for the caller to set. Firefly folds batch norms into their convolution
+     * this way, so that its private copy computes inference-mode statistics in a gradient pass.
+     */
+    public abstract NetworkAdapter copyReplacing(Map<String, Layer> replacements);
+
+    /** Copies the parameters of every layer of {@code from} whose shapes match into this network. */
+    void copyParamsFrom(NetworkAdapter from, java.util.Set<String> except) {
+        for (String layer : layerNames()) {
+            if (except.contains(layer)) {
+                continue;
+            }
+            Map<String, INDArray> dst = paramTable(layer);
+            Map<String, INDArray> src = from.paramTable(layer);
+            for (Map.Entry<String, INDArray> e : dst.entrySet()) {
+                INDArray s = src.get(e.getKey());
+                if (s != null && java.util.Arrays.equals(s.shape(), e.getValue().shape())) {
+                    e.getValue().assign(s);
+                }
+            }
+        }
+    }
+
+    /**
      * Sets {@code batch} (features, labels, masks) on the network and computes gradient and score
      * with DL4J's own forward and backward pass, in training mode. Meant for private copies: it
      * replaces the network's minibatch and gradient.
@@ -419,6 +444,28 @@ public abstract class NetworkAdapter {
         }
 
         @Override
+        public NetworkAdapter copyReplacing(Map<String, Layer> replacements) {
+            MultiLayerConfiguration conf = (MultiLayerConfiguration) cloneConfiguration();
+            for (Map.Entry<String, Layer> e : replacements.entrySet()) {
+                int at = -1;
+                for (int i = 0; i < conf.getConfs().size(); i++) {
+                    if (e.getKey().equals(conf.getConf(i).getLayer().getLayerName())) {
+                        at = i;
+                    }
+                }
+                Preconditions.checkArgument(at >= 0, "No layer named '%s' to replace", e.getKey());
+                Layer l = e.getValue().clone();
+                l.setLayerName(e.getKey());
+                conf.getConf(at).setLayer(l);
+            }
+            MultiLayerNetwork copy = new MultiLayerNetwork(conf);
+            copy.init();
+            MlnAdapter out = new MlnAdapter(copy);
+            out.copyParamsFrom(this, replacements.keySet());
+            return out;
+        }
+
+        @Override
         public void computeGradient(MultiDataSet batch) {
             if (batch.numFeatureArrays() != 1 || batch.numLabelsArrays() != 1) {
                 throw new IllegalArgumentException("A MultiLayerNetwork takes one features and one labels array per "
@@ -628,6 +675,24 @@ public abstract class NetworkAdapter {
             ComputationGraph copy = new ComputationGraph(conf);
             copy.init(graph.params().dup(), false);
             return new GraphAdapter(copy);
+        }
+
+        @Override
+        public NetworkAdapter copyReplacing(Map<String, Layer> replacements) {
+            ComputationGraphConfiguration conf = (ComputationGraphConfiguration) cloneConfiguration();
+            for (Map.Entry<String, Layer> e : replacements.entrySet()) {
+                org.deeplearning4j.nn.conf.graph.GraphVertex v = conf.getVertices().get(e.getKey());
+                Preconditions.checkArgument(v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex,
+                        "No layer named '%s' to replace", e.getKey());
+                Layer l = e.getValue().clone();
+                l.setLayerName(e.getKey());
+                ((org.deeplearning4j.nn.conf.graph.LayerVertex) v).getLayerConf().setLayer(l);
+            }
+            ComputationGraph copy = new ComputationGraph(conf);
+            copy.init();
+            GraphAdapter out = new GraphAdapter(copy);
+            out.copyParamsFrom(this, replacements.keySet());
+            return out;
         }
 
         @Override

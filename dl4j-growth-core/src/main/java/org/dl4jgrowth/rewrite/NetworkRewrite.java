@@ -126,6 +126,14 @@ public final class NetworkRewrite {
         return out;
     }
 
+    /** The vertices (layers or others) that take {@code layer}'s output directly, in the network's order. */
+    public static List<String> directConsumers(Model network, String layer) {
+        ModelHandle h = ModelHandle.of(network);
+        Topology t = h.topology(h.liveConfiguration());
+        t.requireLayer(layer);
+        return t.consumers(layer);
+    }
+
     /** The current width (nOut) of a growable layer; the error names the layer if it is not one. */
     public static int width(Model network, String layer) {
         return Math.toIntExact(of(network).currentWidth(layer));
