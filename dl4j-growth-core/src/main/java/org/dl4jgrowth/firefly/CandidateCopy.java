@@ -97,11 +97,8 @@ final class CandidateCopy {
 
         private static INDArray unscale(INDArray a, INDArray scale, int axis) {
             INDArray out = a.dup('c');
-            for (int u = 0; u < scale.length(); u++) {
-                INDArrayIndex[] at = all(out.rank());
-                at[axis] = NDArrayIndex.point(u);
-                out.get(at).divi(scale.getDouble(u));
-            }
+            Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.broadcast.BroadcastDivOp(out,
+                    scale.castTo(out.dataType()), out, axis));
             return out;
         }
     }
@@ -235,17 +232,9 @@ final class CandidateCopy {
     static NetworkAdapter foldBatchNorms(NetworkAdapter net, Map<String, INDArray> folds) {
         Map<String, String> bnAfter = new LinkedHashMap<>();
         for (String name : net.layerNames()) {
-            Layer conf = net.layerConfiguration(name);
-            if (!(conf instanceof BaseLayer) || !net.paramTable(name).containsKey("W")
-                    || ((BaseLayer) conf).getActivationFn() == null
-                    || !(((BaseLayer) conf).getActivationFn() instanceof org.nd4j.linalg.activations.impl.ActivationIdentity)) {
-                continue;
-            }
-            List<String> next = NetworkRewrite.directConsumers(net.model(), name);
-            if (next.size() == 1 && net.layerNames().contains(next.get(0))
-                    && net.layerConfiguration(next.get(0)) instanceof BatchNormalization
-                    && !((BatchNormalization) net.layerConfiguration(next.get(0))).isLockGammaBeta()) {
-                bnAfter.put(name, next.get(0));
+            String bn = foldedBatchNorm(net, name);
+            if (bn != null) {
+                bnAfter.put(name, bn);
             }
         }
         if (bnAfter.isEmpty()) {
@@ -276,11 +265,8 @@ final class CandidateCopy {
             Map<String, INDArray> src = net.paramTable(e.getKey());
             INDArray w = src.get("W").dup('c');
             int unitAxis = w.rank() == 4 ? 0 : 1;
-            for (int u = 0; u < a.length(); u++) {
-                INDArrayIndex[] at = all(w.rank());
-                at[unitAxis] = NDArrayIndex.point(u);
-                w.get(at).muli(a.getDouble(u));
-            }
+            Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp(w,
+                    a.castTo(w.dataType()), w, unitAxis));
             dst.get("W").assign(w);
             if (src.containsKey("b")) {
                 INDArray b = src.get("b").dup().reshape(-1).mul(a).addi(c);
@@ -289,6 +275,24 @@ final class CandidateCopy {
             folds.put(e.getKey(), a);
         }
         return folded;
+    }
+
+    /**
+     * The batch norm that directly and only follows {@code layer} and can be folded into it (the
+     * layer has weights and the identity activation; gamma and beta are learned), or null.
+     */
+    static String foldedBatchNorm(NetworkAdapter net, String layer) {
+        Layer conf = net.layerConfiguration(layer);
+        if (!(conf instanceof BaseLayer) || !net.paramTable(layer).containsKey("W")
+                || !(((BaseLayer) conf).getActivationFn() instanceof org.nd4j.linalg.activations.impl.ActivationIdentity)) {
+            return null;
+        }
+        List<String> next = NetworkRewrite.directConsumers(net.model(), layer);
+        if (next.size() != 1 || !net.layerNames().contains(next.get(0))) {
+            return null;
+        }
+        Layer bn = net.layerConfiguration(next.get(0));
+        return bn instanceof BatchNormalization && !((BatchNormalization) bn).isLockGammaBeta() ? next.get(0) : null;
     }
 
     List<Site> sites() {

@@ -265,7 +265,7 @@ public final class FireflyPlanner implements GrowthPlanner {
             long bare = fanIn + c.fanOutPerUnit();
             long cost = g.paramsAfter() - g.paramsBefore();
             boolean plain = cost == bare || cost == bare + 1;
-            boolean batchNorm = (cost == bare + 4 || cost == bare + 5) && foldable(net, layer);
+            boolean batchNorm = (cost == bare + 4 || cost == bare + 5) && CandidateCopy.foldedBatchNorm(net, layer) != null;
             if (!plain && !batchNorm) {
                 continue;
             }
@@ -330,19 +330,6 @@ public final class FireflyPlanner implements GrowthPlanner {
             copy.release();
             released.accept(copy);
         }
-    }
-
-    /** Whether a batch norm directly follows {@code layer}, whose activation is the identity. */
-    private static boolean foldable(NetworkAdapter net, String layer) {
-        List<String> next = NetworkRewrite.directConsumers(net.model(), layer);
-        org.deeplearning4j.nn.conf.layers.Layer conf = net.layerConfiguration(layer);
-        return next.size() == 1 && net.layerNames().contains(next.get(0))
-                && net.layerConfiguration(next.get(0)) instanceof org.deeplearning4j.nn.conf.layers.BatchNormalization
-                && !((org.deeplearning4j.nn.conf.layers.BatchNormalization) net.layerConfiguration(next.get(0)))
-                .isLockGammaBeta()
-                && conf instanceof org.deeplearning4j.nn.conf.layers.BaseLayer
-                && ((org.deeplearning4j.nn.conf.layers.BaseLayer) conf).getActivationFn()
-                instanceof org.nd4j.linalg.activations.impl.ActivationIdentity;
     }
 
     /** {@link #groups(Map, int)} without a size limit. */
@@ -603,16 +590,6 @@ public final class FireflyPlanner implements GrowthPlanner {
         org.nd4j.linalg.indexing.INDArrayIndex[] at = CandidateCopy.all(a.rank());
         at[axis] = NDArrayIndex.indices(idx.stream().mapToLong(Integer::longValue).toArray());
         return a.get(at).dup('c');
-    }
-
-    /** Fan-in rows [old inputs, m] laid out for the producer's new units (dense layout). */
-    static INDArray byProducer(INDArray rows, UnitMap producer) {
-        return relayout(rows, producer, 0, true);
-    }
-
-    /** Fan-out [m, old consumer units] laid out for the consumer's new units (dense layout). */
-    static INDArray byConsumer(INDArray cols, UnitMap consumer) {
-        return relayout(cols, consumer, 1, false);
     }
 
     /**

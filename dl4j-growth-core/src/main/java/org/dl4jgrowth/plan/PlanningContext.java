@@ -31,12 +31,6 @@ public final class PlanningContext {
     private final CompanionArrays companions;
     private final long maxParams;
 
-    public PlanningContext(NetworkAdapter network, TrainingProgress progress, GrowthSignals signals,
-                           List<GrowthEvent> past, ToIntFunction<String> maxWidth, Random random, boolean forced,
-                           CompanionArrays companions) {
-        this(network, progress, signals, past, maxWidth, Long.MAX_VALUE, random, forced, companions);
-    }
-
     /** @param maxParams the policy's parameter cap: growths above it are skipped by the controller */
     public PlanningContext(NetworkAdapter network, TrainingProgress progress, GrowthSignals signals,
                            List<GrowthEvent> past, ToIntFunction<String> maxWidth, long maxParams, Random random,

@@ -298,14 +298,14 @@ class FireflyNumericsTest {
         UnitMap producer = UnitMap.of(3, new int[]{0, 1, 2, 1, UnitMap.FRESH}, new double[]{1, 0.5, 1, 0.5, 1},
                 new int[]{0, 1, 0, -1, 0});
         INDArray rows = Nd4j.create(new double[][]{{1, 10}, {2, 20}, {3, 30}});
-        INDArray laid = FireflyPlanner.byProducer(rows, producer);
+        INDArray laid = FireflyPlanner.relayout(rows, producer, 0, true);
         assertEquals(Nd4j.create(new double[][]{{1, 10}, {1, 10}, {3, 30}, {1, 10}, {0, 0}}), laid);
         // Consumer of 2 units: unit 0 split, one new unit. New layout: 0, 1, 0', fresh.
         UnitMap consumer = UnitMap.of(2, new int[]{0, 1, 0, UnitMap.FRESH}, new double[]{0.5, 1, 0.5, 1},
                 new int[]{1, 0, -1, 0});
         INDArray cols = Nd4j.create(new double[][]{{5, 6}, {7, 8}});
-        assertEquals(Nd4j.create(new double[][]{{5, 6, 5, 0}, {7, 8, 7, 0}}), FireflyPlanner.byConsumer(cols, consumer));
-        assertEquals(rows, FireflyPlanner.byProducer(rows, null), "no producer growing: as trained");
+        assertEquals(Nd4j.create(new double[][]{{5, 6, 5, 0}, {7, 8, 7, 0}}), FireflyPlanner.relayout(cols, consumer, 1, false));
+        assertEquals(rows, FireflyPlanner.relayout(rows, null, 0, true), "no producer growing: as trained");
     }
 
     /** K = 0: splits only, inside fit(), on both network types. */
