@@ -72,6 +72,7 @@ public final class GrowthController {
 
     private GrowthHistory history;
     private final CompanionArrays companions = new CompanionArrays();
+    private final org.dl4jgrowth.mask.ConnectionMasks masks = new org.dl4jgrowth.mask.ConnectionMasks(companions);
     private Random random;
     private Model network;
     private NetworkAdapter adapter;
@@ -259,6 +260,23 @@ public final class GrowthController {
         return companions;
     }
 
+    /** The connection masks of this network's layers (companion arrays of this controller). */
+    public synchronized org.dl4jgrowth.mask.ConnectionMasks masks() {
+        return masks;
+    }
+
+    /**
+     * Masks {@code layer} of {@code net} with {@code mask} (1 active, 0 dormant) and applies it at once;
+     * from then on its dormant weights, their gradient and optimizer state stay exactly 0 (see
+     * {@link org.dl4jgrowth.mask.ConnectionMasks}). Between {@code fit()} calls or from a listener on
+     * the training thread; everything is checked before anything changes.
+     */
+    public synchronized void setMask(Model net, String layer, INDArray mask) {
+        requireTrainingThread("setMask");
+        bind(net);
+        masks.set(adapter, layer, mask);
+    }
+
     /** Called after each training iteration; grows if the trigger says so. */
     public synchronized Optional<GrowthEvent> onIteration(Model net, long iteration, int epoch) {
         Optional<GrowthEvent> event = consider(net, iteration, epoch, false);
@@ -377,6 +395,7 @@ public final class GrowthController {
             return;
         }
         bind(net);
+        masks.enforce(adapter, true);
         planner.onGradient(adapter, companions);
     }
 
@@ -538,6 +557,20 @@ public final class GrowthController {
         }
         List<String> growable = NetworkRewrite.growableLayers(net);
         List<String> names = a.layerNames();
+        // Restored masks must still fit: the layer exists, takes a mask, and has the mask's shape.
+        for (String layer : masks.layers()) {
+            if (!names.contains(layer)) {
+                throw new IllegalArgumentException("The growth state masks layer '" + layer + "', which this "
+                        + "network does not have; layers: " + names);
+            }
+            org.dl4jgrowth.mask.ConnectionMasks.requireMaskable(a, layer);
+            long[] w = a.paramTable(layer).get("W").shape();
+            if (!java.util.Arrays.equals(w, masks.get(layer).shape())) {
+                throw new IllegalArgumentException("The growth state's mask of layer '" + layer + "' has shape "
+                        + java.util.Arrays.toString(masks.get(layer).shape()) + ", but the layer's weights have "
+                        + java.util.Arrays.toString(w) + ": restore the growth state with the network saved with it");
+            }
+        }
         for (String layer : planner.namedLayers()) {
             NetworkRewrite.width(net, layer);   // unknown or unsupported class: a clear error
             if (!growable.contains(layer)) {
@@ -718,6 +751,8 @@ public final class GrowthController {
         PreparedRewrite prepared = rewrite.prepare();
         double score = net.score();
         RewriteResult r = prepared.apply();
+        // A split's fan-in perturbation or an initialiser may have written dormant entries.
+        masks.enforce(adapter, false);
         List<GrowthEvent.LayerGrowth> layers = new ArrayList<>();
         for (RewriteGeometry.Site site : geometry.sites()) {
             // A planner's own initialiser for a layer is recorded there; the event's is the policy's.

@@ -59,6 +59,16 @@ import java.util.function.Consumer;
 public final class GrowthListener extends BaseTrainingListener {
     private final GrowthController controller;
     private final CheckpointListener checkpoints;
+    /** The network's connection masks ({@link GrowthController#masks()}). */
+    public org.dl4jgrowth.mask.ConnectionMasks masks() {
+        return controller.masks();
+    }
+
+    /** Masks a layer's weights; see {@link GrowthController#setMask}. */
+    public void setMask(Model net, String layer, org.nd4j.linalg.api.ndarray.INDArray mask) {
+        controller.setMask(net, layer, mask);
+    }
+
     /** Checkpoint files seen so far: those there before training, and those already given our state. */
     private Set<String> seenCheckpoints;
     private boolean epochStarted;

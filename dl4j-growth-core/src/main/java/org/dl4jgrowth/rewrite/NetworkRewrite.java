@@ -134,6 +134,30 @@ public final class NetworkRewrite {
         return t.consumers(layer);
     }
 
+    /**
+     * The optimizer-state components of parameter {@code param} of {@code layer} (Adam: m, then v),
+     * each a flat view into the updater's state in the order of the parameter's own view, so writes
+     * go to the state the updater uses; empty when training has made no updater yet or the updater
+     * keeps no state (SGD).
+     */
+    public static List<INDArray> optimizerState(Model network, String layer, String param) {
+        BaseMultiLayerUpdater<?> updater = NetworkAdapter.of(network).updater(false);
+        if (updater == null || updater.getStateViewArray() == null) {
+            return List.of();
+        }
+        for (UpdaterBlock block : updater.getUpdaterBlocks()) {
+            if (block.getUpdaterView() == null) {
+                continue;
+            }
+            for (UpdaterBlock.ParamState ps : block.getLayersAndVariablesInBlock()) {
+                if (ps.getLayer().getConfig().getLayerName().equals(layer) && ps.getParamName().equals(param)) {
+                    return stateSlices(block, ps);
+                }
+            }
+        }
+        return List.of();
+    }
+
     /** The current width (nOut) of a growable layer; the error names the layer if it is not one. */
     public static int width(Model network, String layer) {
         return Math.toIntExact(of(network).currentWidth(layer));

@@ -49,7 +49,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * details in the event; caps are checked on the plan's geometry before any signal is computed, and
  * signal costs are recorded apart from the rewrite's.
  */
-class GrowthPipelineTest {
+public class GrowthPipelineTest {
 
     /** A test method's record: which unit it dropped. */
     public static final class Dropped implements GrowthDetails {

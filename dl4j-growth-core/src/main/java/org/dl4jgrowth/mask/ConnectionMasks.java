@@ -1,0 +1,199 @@
+package org.dl4jgrowth.mask;
+
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.dl4jgrowth.network.NetworkAdapter;
+import org.dl4jgrowth.rewrite.CompanionArrays;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.shade.guava.base.Preconditions;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Connection masks: per layer, a 0/1 array shaped like its weights ({@code W} of a dense, output or
+ * 2-D convolution layer); a 0 marks a dormant connection, which the network holds at exactly 0 and
+ * training never moves. This is the sparse substrate of NeST (Dai, Yin, Jha 2018, arXiv
+ * 1711.02017): its connection growth wakes dormant connections, its pruning puts them to sleep.
+ *
+ * <p>How a masked entry stays exactly 0, each iteration, on both network types:
+ * <ul>
+ *   <li>In the listener's {@code onGradientCalculation}, which DL4J 1.0.0-M2.1 calls after
+ *       backpropagation and before the updater, the masked entries of the gradient are zeroed in
+ *       place (the per-variable gradients are views of the network's flat gradient; replacing them
+ *       would leave the updater reading the old one).</li>
+ *   <li>The weight and every optimizer-state component of a masked entry (Adam's m and v, a
+ *       momentum, AdaGrad's history) are zeroed too, in the same place and right after every growth
+ *       swap. With weight, gradient and state at 0, L2 (added to the gradient: λ·0), weight decay
+ *       (λ·0 after the updater), gradient clipping and renormalisation (a scaled 0) and Adam's step
+ *       (m̂ / (√v̂ + ε) = 0) all leave it at 0. Doing it every iteration rather than once costs one
+ *       element-wise product per array and needs no record of what was already zeroed, so nothing
+ *       that wrote the weights in between (a rewrite's split perturbation, a restore, user code) can
+ *       leak.</li>
+ *   <li>Additive weight noise ({@code weightNoise}, e.g. DropConnect or Gaussian noise) is refused on
+ *       a masked layer: DL4J applies it to the weights of the forward pass itself, where no hook
+ *       reaches.</li>
+ * </ul>
+ *
+ * <p>Masks are {@link CompanionArrays} of the growth controller: they follow every unit map (kept
+ * and copied units keep their connections, fresh units start connected: fresh value 1, dropped
+ * units take theirs away), are saved with the growth state by {@code GrowthListener.writeModel} and
+ * come back with {@code restoreState}. The network itself holds plain weights with zeros in place,
+ * so a masked network saved with {@code ModelSerializer} (after {@code PlainReluExport} if it uses
+ * the growth ReLU) loads and computes the same outputs without this library.
+ *
+ * <p>Instances belong to one controller ({@code GrowthListener.masks()}); the controller's lock
+ * guards them.
+ */
+public final class ConnectionMasks {
+    /** Companion-array name prefix of the masks: {@code mask/<layer>}. */
+    public static final String PREFIX = "mask/";
+    private static final String PARAM = "W";
+
+    private final CompanionArrays companions;
+
+    public ConnectionMasks(CompanionArrays companions) {
+        this.companions = Preconditions.checkNotNull(companions, "companions");
+    }
+
+    static String name(String layer) {
+        return PREFIX + layer;
+    }
+
+    /** The layers that have a mask, in the order they were masked. */
+    public List<String> layers() {
+        List<String> out = new ArrayList<>();
+        for (String n : companions.names()) {
+            if (n.startsWith(PREFIX)) {
+                out.add(companions.entry(n).layer());
+            }
+        }
+        return out;
+    }
+
+    /** Whether {@code layer} has a mask. */
+    public boolean has(String layer) {
+        return companions.names().contains(name(layer));
+    }
+
+    /** A copy of {@code layer}'s mask, shaped like its weights (1 active, 0 dormant). */
+    public INDArray get(String layer) {
+        Preconditions.checkArgument(has(layer), "Layer '%s' has no connection mask; masked layers: %s", layer,
+                layers());
+        return companions.get(name(layer)).dup();
+    }
+
+    /** Active connections of {@code layer} (the mask's ones). */
+    public long active(String layer) {
+        return get(layer).sumNumber().longValue();
+    }
+
+    /**
+     * Masks {@code layer} of {@code network} with {@code mask} (replacing any mask it had) and applies
+     * it at once: the weights, gradient and optimizer state of the dormant entries become exactly 0.
+     * Everything is checked before anything changes: the layer exists and is a dense, output or
+     * 2-D convolution layer without weight noise, the mask has the weights' shape and holds only 0
+     * and 1.
+     *
+     * @throws IllegalArgumentException naming the layer, the value and what is allowed
+     */
+    public void set(NetworkAdapter network, String layer, INDArray mask) {
+        Preconditions.checkNotNull(mask, "mask for layer '%s' must not be null", layer);
+        if (!network.layerNames().contains(layer)) {
+            throw new IllegalArgumentException("Connection mask for layer '" + layer + "': no such layer; layers: "
+                    + network.layerNames());
+        }
+        requireMaskable(network, layer);
+        INDArray w = network.paramTable(layer).get(PARAM);
+        if (!Arrays.equals(w.shape(), mask.shape())) {
+            throw new IllegalArgumentException("Connection mask for layer '" + layer + "' has shape "
+                    + Arrays.toString(mask.shape()) + ", but its weights W have shape " + Arrays.toString(w.shape()));
+        }
+        INDArray m = mask.castTo(w.dataType()).dup(w.ordering());
+        long ones = m.eq(1.0).castTo(org.nd4j.linalg.api.buffer.DataType.INT64).sumNumber().longValue();
+        long zeros = m.eq(0.0).castTo(org.nd4j.linalg.api.buffer.DataType.INT64).sumNumber().longValue();
+        if (ones + zeros != m.length()) {
+            throw new IllegalArgumentException("Connection mask for layer '" + layer + "' holds "
+                    + (m.length() - ones - zeros) + " values other than 0 and 1 (e.g. "
+                    + firstOther(m) + "); a mask holds 1 (active) and 0 (dormant) only");
+        }
+        if (has(layer)) {
+            companions.remove(name(layer));
+        }
+        companions.register(name(layer), layer, PARAM, m, 1.0);
+        apply(network, layer, m, true);
+    }
+
+    /** Removes {@code layer}'s mask: its dormant connections start training from 0 at the next step. */
+    public void clear(String layer) {
+        Preconditions.checkArgument(has(layer), "Layer '%s' has no connection mask; masked layers: %s", layer,
+                layers());
+        companions.remove(name(layer));
+    }
+
+    /**
+     * Zeroes the dormant entries' gradient, weights and optimizer state of every masked layer of
+     * {@code network}: each iteration between gradient and update, and after each swap.
+     */
+    public void enforce(NetworkAdapter network, boolean gradientToo) {
+        for (String n : companions.names()) {
+            if (!n.startsWith(PREFIX)) {
+                continue;
+            }
+            CompanionArrays.Entry e = companions.entry(n);
+            apply(network, e.layer(), e.array(), gradientToo);
+        }
+    }
+
+    /** Refuses a mask on {@code layer} where one cannot hold: the wrong kind of layer, or weight noise. */
+    public static void requireMaskable(NetworkAdapter network, String layer) {
+        Layer conf = network.layerConfiguration(layer);
+        boolean dense = conf instanceof DenseLayer || conf instanceof OutputLayer;
+        boolean conv = conf.getClass() == ConvolutionLayer.class;
+        if (!dense && !conv) {
+            throw new IllegalArgumentException("Connection masks cover the weights of DenseLayer, OutputLayer and "
+                    + "ConvolutionLayer (2-D); layer '" + layer + "' is a " + conf.getClass().getSimpleName());
+        }
+        org.deeplearning4j.nn.conf.layers.BaseLayer base = (org.deeplearning4j.nn.conf.layers.BaseLayer) conf;
+        if (base.getWeightNoise() != null) {
+            throw new IllegalArgumentException("Layer '" + layer + "' has weight noise " + base.getWeightNoise()
+                    + ", which DL4J adds to the weights of each forward pass, dormant ones included: a connection "
+                    + "mask cannot hold there. Remove weightNoise(...) from '" + layer + "' to mask it");
+        }
+    }
+
+    private static void apply(NetworkAdapter network, String layer, INDArray mask, boolean gradientToo) {
+        INDArray w = network.paramTable(layer).get(PARAM);
+        w.muli(mask);
+        if (gradientToo) {
+            INDArray g = network.gradientViews(layer).get(PARAM);
+            if (g != null) {
+                g.muli(mask);
+            }
+        }
+        List<INDArray> state = NetworkRewrite.optimizerState(network.model(), layer, PARAM);
+        if (!state.isEmpty()) {
+            // The state's components are flat, in the order of the parameter's own view.
+            INDArray flat = Nd4j.toFlattened(w.ordering(), mask).reshape(w.length());
+            for (INDArray s : state) {
+                s.muli(flat);
+            }
+        }
+    }
+
+    private static double firstOther(INDArray m) {
+        INDArray flat = m.reshape(m.length());
+        for (long i = 0; i < flat.length(); i++) {
+            double v = flat.getDouble(i);
+            if (v != 0.0 && v != 1.0) {
+                return v;
+            }
+        }
+        return Double.NaN;
+    }
+}
