@@ -710,6 +710,9 @@ public final class GrowthController {
 
     private Optional<GrowthEvent> grow(Model net, TrainingProgress p, org.dl4jgrowth.signal.StatisticSignals signals,
                                        GrowthProposal proposal) {
+        if (!proposal.wakes().isEmpty()) {
+            return wake(net, p, signals, proposal);
+        }
         NetworkRewrite rewrite = NetworkRewrite.of(net).initializer(policy.initializer()).random(random())
                 .companions(companions);
         Map<String, UnitInitializer> inits = new LinkedHashMap<>();
@@ -760,10 +763,41 @@ public final class GrowthController {
             layers.add(GrowthEvent.LayerGrowth.of(site.layer(), site.unitMap())
                     .withInitializer(policy.initializer().equals(own) ? null : own));
         }
-        GrowthEvent event = new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
+        return record(new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
                 policy.initializer(), r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6,
                 DeviceReport.currentBackend(), svdEngines(r.svdEngines()), r.notes(), signals.nanos() / 1e6,
-                signals.passes(), signals.examples(), proposal.details());
+                signals.passes(), signals.examples(), proposal.details()), p);
+    }
+
+    /**
+     * A connection event (NeST's connection growth): the masks wake the proposed dormant connections,
+     * whose weights and optimizer state are 0 already; widths and parameter counts stay. Every index
+     * is checked before any mask changes.
+     */
+    private Optional<GrowthEvent> wake(Model net, TrainingProgress p, org.dl4jgrowth.signal.StatisticSignals signals,
+                                       GrowthProposal proposal) {
+        Map<String, long[]> wakes = proposal.wakes();
+        for (Map.Entry<String, long[]> e : wakes.entrySet()) {
+            masks.requireWakeable(e.getKey(), e.getValue());
+        }
+        long start = System.nanoTime();
+        double score = net.score();
+        List<GrowthEvent.LayerGrowth> layers = new ArrayList<>();
+        for (Map.Entry<String, long[]> e : wakes.entrySet()) {
+            masks.wake(e.getKey(), e.getValue());
+            // Output layers take masks but are not growable: the width is the layer's nOut.
+            int width = Math.toIntExact(((org.deeplearning4j.nn.conf.layers.FeedForwardLayer)
+                    adapter.layerConfiguration(e.getKey())).getNOut());
+            layers.add(new GrowthEvent.LayerGrowth(e.getKey(), width, width));
+        }
+        long params = net.numParams();
+        return record(new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
+                policy.initializer(), params, params, score, (System.nanoTime() - start) / 1e6,
+                DeviceReport.currentBackend(), null, null, signals.nanos() / 1e6, signals.passes(),
+                signals.examples(), proposal.details()), p);
+    }
+
+    private Optional<GrowthEvent> record(GrowthEvent event, TrainingProgress p) {
         history.add(event);
         lastGrowthIteration = p.iteration();
         lastGrowthEpoch = p.epoch();

@@ -129,6 +129,41 @@ public final class ConnectionMasks {
         apply(network, layer, m, true);
     }
 
+    /**
+     * Refuses waking {@code flatIndices} of {@code layer}: no mask, an index outside its weights, or
+     * a connection that is active already; before anything changes.
+     */
+    public void requireWakeable(String layer, long[] flatIndices) {
+        Preconditions.checkArgument(has(layer), "Cannot wake connections of layer '%s': it has no connection mask; "
+                + "masked layers: %s", layer, layers());
+        INDArray m = companions.get(name(layer));
+        INDArray flat = m.dup('c').reshape(m.length());
+        for (long i : flatIndices) {
+            if (i < 0 || i >= m.length()) {
+                throw new IllegalArgumentException("Cannot wake connection " + i + " of layer '" + layer
+                        + "': its weights have " + m.length() + " entries (0 to " + (m.length() - 1) + ")");
+            }
+            if (flat.getDouble(i) != 0.0) {
+                throw new IllegalArgumentException("Cannot wake connection " + i + " of layer '" + layer
+                        + "': it is active already");
+            }
+        }
+    }
+
+    /**
+     * Wakes {@code layer}'s dormant connections at {@code flatIndices} ('c' order over its weights):
+     * the mask becomes 1 there, and the weights and optimizer state, held at 0 while dormant, train
+     * from 0 at the next step. See {@link #requireWakeable} for what is refused.
+     */
+    public void wake(String layer, long[] flatIndices) {
+        requireWakeable(layer, flatIndices);
+        INDArray m = companions.get(name(layer));
+        long[] shape = m.shape();
+        for (long i : flatIndices) {
+            m.putScalar(org.nd4j.linalg.api.shape.Shape.ind2subC(shape, i), 1.0);
+        }
+    }
+
     /** Removes {@code layer}'s mask: its dormant connections start training from 0 at the next step. */
     public void clear(String layer) {
         Preconditions.checkArgument(has(layer), "Layer '%s' has no connection mask; masked layers: %s", layer,

@@ -19,12 +19,14 @@ import java.util.Optional;
 public final class GrowthProposal {
     private final Map<String, UnitMap> unitMaps;
     private final Map<String, UnitInitializer> initializers;
+    private final Map<String, long[]> wakes;
     private final GrowthDetails details;
 
     private GrowthProposal(Map<String, UnitMap> unitMaps, Map<String, UnitInitializer> initializers,
-                           GrowthDetails details) {
+                           Map<String, long[]> wakes, GrowthDetails details) {
         this.unitMaps = ImmutableMap.copyOf(unitMaps);
         this.initializers = ImmutableMap.copyOf(initializers);
+        this.wakes = ImmutableMap.copyOf(wakes);
         this.details = details;
     }
 
@@ -42,6 +44,16 @@ public final class GrowthProposal {
         return Optional.ofNullable(initializers.get(layer));
     }
 
+    /**
+     * Dormant connections to wake, per masked layer: flat indices into its weights in 'c' order
+     * (NeST's connection growth). A copy; empty when the proposal changes widths instead.
+     */
+    public Map<String, long[]> wakes() {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        wakes.forEach((l, idx) -> out.put(l, idx.clone()));
+        return out;
+    }
+
     /** The method's own record for the event, or null. */
     public GrowthDetails details() {
         return details;
@@ -49,13 +61,17 @@ public final class GrowthProposal {
 
     @Override
     public String toString() {
-        return "GrowthProposal" + unitMaps + (initializers.isEmpty() ? "" : " " + initializers)
+        Map<String, Integer> woken = new LinkedHashMap<>();
+        wakes.forEach((l, idx) -> woken.put(l, idx.length));
+        return "GrowthProposal" + (unitMaps.isEmpty() ? "" : unitMaps) + (woken.isEmpty() ? "" : " wake" + woken)
+                + (initializers.isEmpty() ? "" : " " + initializers)
                 + (details == null ? "" : " " + details);
     }
 
     public static final class Builder {
         private final Map<String, UnitMap> unitMaps = new LinkedHashMap<>();
         private final Map<String, UnitInitializer> initializers = new LinkedHashMap<>();
+        private final Map<String, long[]> wakes = new LinkedHashMap<>();
         private GrowthDetails details;
 
         private Builder() {
@@ -83,19 +99,38 @@ public final class GrowthProposal {
             return this;
         }
 
+        /**
+         * Wakes {@code layer}'s dormant connections at {@code flatIndices} (into its weights, 'c'
+         * order): its mask becomes 1 there; their weights and optimizer state are 0 already, so they
+         * start at 0 with fresh state. A proposal either wakes connections or changes widths.
+         */
+        public Builder wake(String layer, long... flatIndices) {
+            Preconditions.checkArgument(layer != null && !layer.isEmpty(),
+                    "wake(layer, ...): layer must be a layer name (got: %s)", layer);
+            Preconditions.checkArgument(flatIndices != null && flatIndices.length > 0,
+                    "wake(\"%s\", ...): give at least one connection", layer);
+            Preconditions.checkArgument(!wakes.containsKey(layer), "wake(\"%s\", ...): layer given twice", layer);
+            wakes.put(layer, flatIndices.clone());
+            return this;
+        }
+
         public Builder details(GrowthDetails details) {
             this.details = details;
             return this;
         }
 
         public GrowthProposal build() {
-            Preconditions.checkState(!unitMaps.isEmpty(), "GrowthProposal: give at least one unitMap(...)");
+            Preconditions.checkState(!unitMaps.isEmpty() || !wakes.isEmpty(),
+                    "GrowthProposal: give at least one unitMap(...) or wake(...)");
+            Preconditions.checkState(unitMaps.isEmpty() || wakes.isEmpty(), "GrowthProposal: wake(...) and "
+                    + "unitMap(...) in one proposal (connections %s, unit maps %s); the indices refer to the widths "
+                    + "before the event: propose them in separate events", wakes.keySet(), unitMaps.keySet());
             for (String layer : initializers.keySet()) {
                 Preconditions.checkState(unitMaps.containsKey(layer),
                         "GrowthProposal: initializer given for layer '%s', which has no unit map; layers: %s", layer,
                         unitMaps.keySet());
             }
-            return new GrowthProposal(unitMaps, initializers, details);
+            return new GrowthProposal(unitMaps, initializers, wakes, details);
         }
     }
 }

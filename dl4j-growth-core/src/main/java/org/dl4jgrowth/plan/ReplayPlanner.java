@@ -31,7 +31,8 @@ import java.util.function.ToIntFunction;
  *
  * <p>Units a recorded event split (Firefly's copies) are replayed as fresh units: the replay keeps
  * the amount, and the initialiser decides what the units are. Events that dropped units are refused
- * by {@link #of(List)}: a replay only widens. With {@link PlanningContext#forced()} (a driver's
+ * by {@link #of(List)}: a replay only widens; events that changed no width (connection growth)
+ * are left out. With {@link PlanningContext#forced()} (a driver's
  * {@code growNow}) the earliest step after the last event is taken, whatever its moment.
  *
  * <p>Immutable and JSON-serialisable like every planner; which steps are done is read from the
@@ -144,7 +145,10 @@ public final class ReplayPlanner implements GrowthPlanner {
     public static ReplayPlanner of(List<GrowthEvent> events) {
         List<Step> steps = new ArrayList<>();
         for (GrowthEvent e : events) {
-            steps.add(stepOf(e));
+            // Events that changed no width (NeST's connection growth) have nothing to replay.
+            if (e.layers().stream().anyMatch(g -> g.after() != g.before() || g.dropped() > 0)) {
+                steps.add(stepOf(e));
+            }
         }
         return new ReplayPlanner(steps);
     }

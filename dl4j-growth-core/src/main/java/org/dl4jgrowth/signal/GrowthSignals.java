@@ -29,6 +29,22 @@ public interface GrowthSignals {
     }
 
     /**
+     * Σ ∂L/∂W of {@code layer}'s weights over the growth data, shaped like W, with every connection
+     * counted, dormant ones included (the gradient is taken on a private copy, where no mask
+     * applies): NeST's connection-growth signal, |(1/N)·Hᵀ·G| up to the factor 1/N. Cached for the
+     * moment; computed for all asked layers in one pass when asked together through
+     * {@link #weightGradientSums}.
+     */
+    default org.nd4j.linalg.api.ndarray.INDArray weightGradientSum(String layer) {
+        return weightGradientSums(List.of(layer)).get(layer);
+    }
+
+    /** {@link #weightGradientSum} for several layers from the same passes over the growth data. */
+    default java.util.Map<String, org.nd4j.linalg.api.ndarray.INDArray> weightGradientSums(List<String> layers) {
+        throw new IllegalStateException("These signals have no growth data: drive growth through a GrowthController");
+    }
+
+    /**
      * Runs {@code body} as signal work: timed into the event's {@code signalMillis}, with the growth's
      * own random generator as ND4J's, a failure reported as a rewrite failure at step SIGNALS.
      * {@code passes} forward and backward passes over {@code examples} examples are counted.

@@ -32,6 +32,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     private List<? extends MultiDataSet> batches;
     private List<String> growableLayers;
     private final Map<String, INDArray> statistics = new HashMap<>();
+    private final Map<String, INDArray> weightGradients = new HashMap<>();
     /** Arrays planners recorded, by layer and name. */
     private final Map<String, Map<String, INDArray>> recorded = new HashMap<>();
     private final Map<String, Double> topValues = new HashMap<>();
@@ -172,6 +173,54 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
             statistics.put(layer, g);
         }
         return g;
+    }
+
+    @Override
+    public Map<String, INDArray> weightGradientSums(List<String> layers) {
+        List<String> missing = new java.util.ArrayList<>();
+        for (String l : layers) {
+            if (!weightGradients.containsKey(l)) {
+                missing.add(l);
+            }
+        }
+        if (!missing.isEmpty()) {
+            timed(() -> {
+                List<? extends MultiDataSet> b = batches();
+                requireFinite(missing.get(0), b);
+                // A private copy: no listener (no mask) touches its gradient, and training's is left alone.
+                org.dl4jgrowth.network.NetworkAdapter copy;
+                Map<String, INDArray> sums = new HashMap<>();
+                try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
+                             org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                    copy = org.dl4jgrowth.network.NetworkAdapter.of(net).privateCopyWithoutWorkspaces();
+                    for (MultiDataSet ds : b) {
+                        copy.computeGradient(ds);
+                        for (String l : missing) {
+                            INDArray g = copy.gradient(l, "W").dup('c');
+                            INDArray acc = sums.get(l);
+                            sums.put(l, acc == null ? g : acc.addi(g));
+                        }
+                        passes++;
+                        examples += ds.getFeatures(0).size(0);
+                    }
+                }
+                for (String l : missing) {
+                    INDArray g = sums.get(l);
+                    if (!finite(g)) {
+                        throw new GrowthDataException(l, "The weight gradient of layer '" + l + "' over " + b.size()
+                                + " minibatch(es) of " + dataSource + " is not finite (NaN or infinity); the network "
+                                + "was not changed");
+                    }
+                    weightGradients.put(l, g);
+                }
+                return null;
+            });
+        }
+        Map<String, INDArray> out = new java.util.LinkedHashMap<>();
+        for (String l : layers) {
+            out.put(l, weightGradients.get(l));
+        }
+        return out;
     }
 
     private void requireFinite(String layer, List<? extends MultiDataSet> batches) {

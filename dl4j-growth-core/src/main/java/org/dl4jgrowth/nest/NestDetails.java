@@ -1,0 +1,130 @@
+package org.dl4jgrowth.nest;
+
+import org.dl4jgrowth.GrowthDetails;
+import org.nd4j.shade.guava.collect.ImmutableMap;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * NeST's record of one event ({@link NestPlanner}): the operation and, per masked layer it
+ * touched, the connections added and removed, the threshold used and the layer's sparsity after.
+ */
+public final class NestDetails implements GrowthDetails {
+    private static final long serialVersionUID = 1L;
+
+    /** One layer's connections in one event. */
+    public static final class Layer implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        private final long added;
+        private final long removed;
+        private final long active;
+        private final long total;
+        private final double threshold;
+
+        @JsonCreator
+        public Layer(@JsonProperty("added") long added, @JsonProperty("removed") long removed,
+                     @JsonProperty("active") long active, @JsonProperty("total") long total,
+                     @JsonProperty("threshold") double threshold) {
+            this.added = added;
+            this.removed = removed;
+            this.active = active;
+            this.total = total;
+            this.threshold = threshold;
+        }
+
+        /** Connections woken (connection growth) or added with new units. */
+        @JsonProperty("added")
+        public long added() {
+            return added;
+        }
+
+        /** Connections put to sleep (pruning). */
+        @JsonProperty("removed")
+        public long removed() {
+            return removed;
+        }
+
+        /** Active connections after the event. */
+        @JsonProperty("active")
+        public long active() {
+            return active;
+        }
+
+        /** All connections (weights) of the layer after the event. */
+        @JsonProperty("total")
+        public long total() {
+            return total;
+        }
+
+        /** The |Σ ∂L/∂w| threshold at or above which dormant connections woke. */
+        @JsonProperty("threshold")
+        public double threshold() {
+            return threshold;
+        }
+
+        /** The fraction of the layer's connections that are dormant after the event. */
+        public double sparsity() {
+            return total == 0 ? 0 : 1.0 - active / (double) total;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (!(o instanceof Layer)) {
+                return false;
+            }
+            Layer l = (Layer) o;
+            return added == l.added && removed == l.removed && active == l.active && total == l.total
+                    && Double.compare(threshold, l.threshold) == 0;
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(added, removed, active, total, threshold);
+        }
+
+        @Override
+        public String toString() {
+            return "+" + added + (removed > 0 ? " -" + removed : "") + " -> " + active + "/" + total + " active"
+                    + String.format(java.util.Locale.ROOT, " (sparsity %.3f, threshold %.3g)", sparsity(), threshold);
+        }
+    }
+
+    private final String operation;
+    private final Map<String, Layer> layers;
+
+    @JsonCreator
+    public NestDetails(@JsonProperty("operation") String operation, @JsonProperty("layers") Map<String, Layer> layers) {
+        this.operation = operation;
+        this.layers = ImmutableMap.copyOf(layers == null ? Map.of() : layers);
+    }
+
+    /** "connections" for connection growth. */
+    @JsonProperty("operation")
+    public String operation() {
+        return operation;
+    }
+
+    @JsonProperty("layers")
+    public Map<String, Layer> layers() {
+        return layers;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof NestDetails && operation.equals(((NestDetails) o).operation)
+                && layers.equals(((NestDetails) o).layers);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(operation, layers);
+    }
+
+    @Override
+    public String toString() {
+        return "nest " + operation + " " + layers;
+    }
+}
