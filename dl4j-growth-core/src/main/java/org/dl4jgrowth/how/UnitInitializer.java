@@ -108,4 +108,14 @@ public interface UnitInitializer extends Serializable {
     static UnitInitializer randomFanOut(double scale) {
         return new RandomFanOutInit(scale, 0.0);
     }
+
+    /** NeST's neuron growth by the bridging gradient, birth strength {@value BridgingInit#DEFAULT_ALPHA}. */
+    static BridgingInit bridging() {
+        return new BridgingInit(BridgingInit.DEFAULT_ALPHA);
+    }
+
+    /** NeST's neuron growth by the bridging gradient with birth strength {@code alpha}; see {@link BridgingInit}. */
+    static BridgingInit bridging(double alpha) {
+        return new BridgingInit(alpha);
+    }
 }

@@ -29,6 +29,7 @@ public final class WeightBlock {
     private final double fanIn;
     private final double fanOut;
     private final double existingNorm;
+    private final double existingMeanAbs;
 
     /**
      * Built by the rewriter.
@@ -44,6 +45,15 @@ public final class WeightBlock {
      */
     public WeightBlock(String layerName, INDArray weights, int unitAxis, int unitBlock, IWeightInit weightInit,
                        double fanIn, double fanOut, double existingNorm) {
+        this(layerName, weights, unitAxis, unitBlock, weightInit, fanIn, fanOut, existingNorm, Double.NaN);
+    }
+
+    /**
+     * As above, with {@code existingMeanAbs}: the mean |w| over the nonzero weights of the units
+     * that existed before (NeST's birth-strength rescaling; zeros are dormant connections).
+     */
+    public WeightBlock(String layerName, INDArray weights, int unitAxis, int unitBlock, IWeightInit weightInit,
+                       double fanIn, double fanOut, double existingNorm, double existingMeanAbs) {
         this.layerName = Preconditions.checkNotNull(layerName);
         this.weights = Preconditions.checkNotNull(weights);
         Preconditions.checkArgument(unitAxis >= 0 && unitAxis < weights.rank(), "unit axis %s for rank %s",
@@ -54,6 +64,7 @@ public final class WeightBlock {
         this.fanIn = fanIn;
         this.fanOut = fanOut;
         this.existingNorm = existingNorm;
+        this.existingMeanAbs = existingMeanAbs;
     }
 
     /**
@@ -62,6 +73,14 @@ public final class WeightBlock {
      */
     public double existingNorm() {
         return existingNorm;
+    }
+
+    /**
+     * Mean |w| over the nonzero weights on this side of the units that existed before the growth
+     * (NaN where the rewriter did not compute it, 0 when all are zero).
+     */
+    public double existingMeanAbs() {
+        return existingMeanAbs;
     }
 
     /** The layer whose weight matrix these weights belong to. */

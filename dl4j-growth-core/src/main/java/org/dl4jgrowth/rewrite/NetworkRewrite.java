@@ -527,7 +527,7 @@ public final class NetworkRewrite {
             INDArray oldW = handle.paramTable(handle.model(), site.layer).get("W");
             WeightBlock fanIn = new WeightBlock(site.layer, Nd4j.zeros(w.dataType(), resized(w.shape(), unitAxis, k)),
                     unitAxis, 1, ((BaseLayer) layer).getWeightInitFn(), fans[0], fans[1],
-                    Remap.meanUnitNorm(oldW, unitAxis, 1));
+                    Remap.meanUnitNorm(oldW, unitAxis, 1), Remap.meanAbsNonZero(oldW));
             INDArray bias = table.containsKey("b") ? Nd4j.zeros(w.dataType(), k) : null;
             List<WeightBlock> fanOut = new ArrayList<>();
             for (RewritePlan.Edge e : site.consumers) {
@@ -538,7 +538,7 @@ public final class NetworkRewrite {
                 INDArray oldCw = handle.paramTable(handle.model(), e.consumer).get("W");
                 fanOut.add(new WeightBlock(e.consumer, Nd4j.zeros(cw.dataType(), resized(cw.shape(), axis, k * e.block)),
                         axis, e.block, ((BaseLayer) cl).getWeightInitFn(), cf[0], cf[1],
-                        Remap.meanUnitNorm(oldCw, axis, e.block)));
+                        Remap.meanUnitNorm(oldCw, axis, e.block), Remap.meanAbsNonZero(oldCw)));
             }
             NewUnits units = new NewUnits(site.layer, layer, site.map.freshUnits(), site.map.newWidth(), fanIn, bias,
                     ((BaseLayer) layer).getBiasInit(), fanOut, statistics);

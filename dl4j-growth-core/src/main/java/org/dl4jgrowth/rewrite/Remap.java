@@ -234,6 +234,13 @@ final class Remap {
         return mean;
     }
 
+    /** Mean |w| over the nonzero entries of {@code w} (0 when all are zero). */
+    static double meanAbsNonZero(INDArray w) {
+        double sum = w.norm1Number().doubleValue();
+        long nonZero = w.neq(0.0).castTo(org.nd4j.linalg.api.buffer.DataType.INT64).sumNumber().longValue();
+        return nonZero == 0 ? 0.0 : sum / nonZero;
+    }
+
     /**
      * Frees private arrays' memory now rather than when the garbage collector finds them: a rewrite
      * makes several temporaries the size of a weight matrix, and memory handed back at once is
