@@ -23,16 +23,40 @@ public final class NestDetails implements GrowthDetails {
         private final long active;
         private final long total;
         private final double threshold;
+        private final java.util.List<Long> candidateSeeds;
+        private final java.util.List<Double> candidateLosses;
+
+        public Layer(long added, long removed, long active, long total, double threshold) {
+            this(added, removed, active, total, threshold, null, null);
+        }
 
         @JsonCreator
         public Layer(@JsonProperty("added") long added, @JsonProperty("removed") long removed,
                      @JsonProperty("active") long active, @JsonProperty("total") long total,
-                     @JsonProperty("threshold") double threshold) {
+                     @JsonProperty("threshold") double threshold,
+                     @JsonProperty("candidateSeeds") java.util.List<Long> candidateSeeds,
+                     @JsonProperty("candidateLosses") java.util.List<Double> candidateLosses) {
             this.added = added;
             this.removed = removed;
             this.active = active;
             this.total = total;
             this.threshold = threshold;
+            this.candidateSeeds = candidateSeeds == null ? null : java.util.List.copyOf(candidateSeeds);
+            this.candidateLosses = candidateLosses == null ? null : java.util.List.copyOf(candidateLosses);
+        }
+
+        /** Feature-map growth: the seeds of the r random draws tried, in order (null otherwise). */
+        @JsonProperty("candidateSeeds")
+        @org.nd4j.shade.jackson.annotation.JsonInclude(org.nd4j.shade.jackson.annotation.JsonInclude.Include.NON_NULL)
+        public java.util.List<Long> candidateSeeds() {
+            return candidateSeeds;
+        }
+
+        /** Feature-map growth: each draw's mean loss on the growth data (null otherwise). */
+        @JsonProperty("candidateLosses")
+        @org.nd4j.shade.jackson.annotation.JsonInclude(org.nd4j.shade.jackson.annotation.JsonInclude.Include.NON_NULL)
+        public java.util.List<Double> candidateLosses() {
+            return candidateLosses;
         }
 
         /** Connections woken (connection growth) or added with new units. */
@@ -59,7 +83,10 @@ public final class NestDetails implements GrowthDetails {
             return total;
         }
 
-        /** The |Σ ∂L/∂w| threshold at or above which dormant connections woke. */
+        /**
+         * Connection growth: the |Σ ∂L/∂w| at or above which dormant connections woke; feature-map
+         * growth: the kept draw's loss.
+         */
         @JsonProperty("threshold")
         public double threshold() {
             return threshold;
@@ -77,12 +104,13 @@ public final class NestDetails implements GrowthDetails {
             }
             Layer l = (Layer) o;
             return added == l.added && removed == l.removed && active == l.active && total == l.total
-                    && Double.compare(threshold, l.threshold) == 0;
+                    && Double.compare(threshold, l.threshold) == 0 && Objects.equals(candidateSeeds, l.candidateSeeds)
+                    && Objects.equals(candidateLosses, l.candidateLosses);
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(added, removed, active, total, threshold);
+            return Objects.hash(added, removed, active, total, threshold, candidateSeeds, candidateLosses);
         }
 
         @Override
@@ -101,7 +129,7 @@ public final class NestDetails implements GrowthDetails {
         this.layers = ImmutableMap.copyOf(layers == null ? Map.of() : layers);
     }
 
-    /** "connections" for connection growth. */
+    /** "connections" for connection growth, "featureMaps" for feature-map growth. */
     @JsonProperty("operation")
     public String operation() {
         return operation;

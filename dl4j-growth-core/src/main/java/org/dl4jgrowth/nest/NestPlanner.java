@@ -44,16 +44,29 @@ public final class NestPlanner implements GrowthPlanner {
     private final GrowthTrigger when;
     private final List<String> layers;
     private final double percentile;
+    private final int featureMaps;
+    private final int kernels;
+
+    public NestPlanner(GrowthTrigger when, List<String> layers, double percentile) {
+        this(when, layers, percentile, 0, 0);
+    }
 
     @JsonCreator
     public NestPlanner(@JsonProperty("when") GrowthTrigger when, @JsonProperty("layers") List<String> layers,
-                       @JsonProperty("percentile") double percentile) {
+                       @JsonProperty("percentile") double percentile, @JsonProperty("featureMaps") int featureMaps,
+                       @JsonProperty("kernels") int kernels) {
         this.when = Preconditions.checkNotNull(when, "nest: when(trigger) is required");
         this.layers = ImmutableList.copyOf(layers == null ? List.of() : layers);
         Preconditions.checkArgument(percentile >= 0 && percentile < 100,
                 "nest: growConnections(percentile) must be in [0, 100) (got: %s); 90 wakes the top 10%% of each "
                         + "layer's dormant connections", percentile);
+        Preconditions.checkArgument(featureMaps >= 0 && kernels >= 0 && (featureMaps == 0) == (kernels == 0),
+                "nest: growFeatureMaps(channels, kernels) needs both at least 1 (got: %s, %s)", featureMaps, kernels);
+        Preconditions.checkArgument(featureMaps == 0 || !this.layers.isEmpty(),
+                "nest: growFeatureMaps(...) grows the convolution layers named with layers(...); name at least one");
         this.percentile = percentile;
+        this.featureMaps = featureMaps;
+        this.kernels = kernels;
     }
 
     public static Builder builder() {
@@ -75,10 +88,31 @@ public final class NestPlanner implements GrowthPlanner {
         return percentile;
     }
 
-    /** The trigger's layers; {@link #layers()} may name output layers, so propose checks those. */
+    /** New channels per feature-map growth (0: this planner grows connections). */
+    @JsonProperty("featureMaps")
+    public int featureMaps() {
+        return featureMaps;
+    }
+
+    /** Random draws r tried per feature-map growth. */
+    @JsonProperty("kernels")
+    public int kernels() {
+        return kernels;
+    }
+
+    /**
+     * The trigger's layers, and for feature-map growth the layers it grows (checked as growable when
+     * the controller binds); connection growth may name output layers, which propose checks.
+     */
     @Override
     public List<String> namedLayers() {
-        return when.namedLayers();
+        List<String> out = new ArrayList<>(featureMaps > 0 ? layers : List.of());
+        for (String l : when.namedLayers()) {
+            if (!out.contains(l)) {
+                out.add(l);
+            }
+        }
+        return out;
     }
 
     @Override
@@ -91,6 +125,9 @@ public final class NestPlanner implements GrowthPlanner {
                 throw new IllegalArgumentException("nest: layer '" + l + "' named in layers(...) does not exist; "
                         + "layers: " + context.network().layerNames());
             }
+        }
+        if (featureMaps > 0) {
+            return growFeatureMaps(context);
         }
         List<String> sites = new ArrayList<>();
         for (String l : layers.isEmpty() ? masks.layers() : layers) {
@@ -121,6 +158,85 @@ public final class NestPlanner implements GrowthPlanner {
             return Optional.empty();
         }
         return Optional.of(b.details(new NestDetails("connections", record)).build());
+    }
+
+    /**
+     * Feature-map growth: the named convolution layers take turns (one per event, so that a layer
+     * and its consumer never grow together and each trial copy has the shapes of the real growth).
+     * The layer's {@code featureMaps} new channels are drawn r = {@code kernels} times, fan-in
+     * kernels and fan-out alike from the layers' own weight initialisation, each draw with a seed of
+     * its own on a private copy; the draw with the lowest mean loss on the growth data is kept, and
+     * proposed as its seed ({@link org.dl4jgrowth.how.SeededInit}), so the rewrite places exactly
+     * the kept draw. The copy's batch norms run in training mode, as in training.
+     */
+    private Optional<GrowthProposal> growFeatureMaps(PlanningContext context) {
+        List<String> open = new ArrayList<>();
+        for (String l : layers) {
+            if (context.width(l) < context.maxWidth(l)) {
+                open.add(l);
+            }
+        }
+        if (open.isEmpty() || (!context.forced() && !when.shouldGrow(context.progress(), context.signals()))) {
+            return Optional.empty();
+        }
+        String layer = open.get(context.past().size() % open.size());
+        int width = context.width(layer);
+        int target = Math.min(width + featureMaps, context.maxWidth(layer));
+        long[] seeds = new long[kernels];
+        for (int c = 0; c < kernels; c++) {
+            seeds[c] = context.random().nextLong();
+        }
+        org.dl4jgrowth.network.NetworkAdapter net = context.network();
+        List<? extends org.nd4j.linalg.dataset.api.MultiDataSet> data =
+                context.signals().compute(0, 0, () -> context.signals().growthData());
+        long examples = 0;
+        for (org.nd4j.linalg.dataset.api.MultiDataSet ds : data) {
+            examples += ds.getFeatures(0).size(0);
+        }
+        final long n = examples;
+        double[] losses = context.signals().compute((long) kernels * data.size(), kernels * n, () -> {
+            double[] out = new double[kernels];
+            try (org.nd4j.linalg.api.memory.MemoryWorkspace ws =
+                         org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                for (int c = 0; c < kernels; c++) {
+                    org.dl4jgrowth.network.NetworkAdapter trial = net.privateCopyWithoutWorkspaces();
+                    org.dl4jgrowth.rewrite.NetworkRewrite.of(trial.model()).grow(layer, target - width)
+                            .initializer(new org.dl4jgrowth.how.SeededInit(
+                                    org.dl4jgrowth.how.UnitInitializer.random(), seeds[c])).apply();
+                    out[c] = meanLoss(trial, data, n);
+                }
+            }
+            return out;
+        });
+        int best = 0;
+        for (int c = 1; c < kernels; c++) {
+            if (losses[c] < losses[best]) {
+                best = c;
+            }
+        }
+        List<Long> seedList = new ArrayList<>();
+        List<Double> lossList = new ArrayList<>();
+        for (int c = 0; c < kernels; c++) {
+            seedList.add(seeds[c]);
+            lossList.add(losses[c]);
+        }
+        NestDetails.Layer record = new NestDetails.Layer(target - width, 0, target, target, losses[best], seedList,
+                lossList);
+        return Optional.of(GrowthProposal.builder().widen(layer, width, target)
+                .initializer(layer, new org.dl4jgrowth.how.SeededInit(org.dl4jgrowth.how.UnitInitializer.random(),
+                        seeds[best]))
+                .details(new NestDetails("featureMaps", Map.of(layer, record))).build());
+    }
+
+    /** The mean per-example loss over {@code data}: DL4J's minibatch mean score, weighted by batch size. */
+    static double meanLoss(org.dl4jgrowth.network.NetworkAdapter net,
+                           List<? extends org.nd4j.linalg.dataset.api.MultiDataSet> data, long examples) {
+        double sum = 0;
+        for (org.nd4j.linalg.dataset.api.MultiDataSet ds : data) {
+            net.computeGradient(ds);
+            sum += net.model().score() * ds.getFeatures(0).size(0);
+        }
+        return sum / examples;
     }
 
     /** The woken connections of one layer and the threshold they met. */
@@ -177,18 +293,20 @@ public final class NestPlanner implements GrowthPlanner {
             return false;
         }
         NestPlanner p = (NestPlanner) o;
-        return when.equals(p.when) && layers.equals(p.layers) && Double.compare(percentile, p.percentile) == 0;
+        return when.equals(p.when) && layers.equals(p.layers) && Double.compare(percentile, p.percentile) == 0
+                && featureMaps == p.featureMaps && kernels == p.kernels;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(when, layers, percentile);
+        return Objects.hash(when, layers, percentile, featureMaps, kernels);
     }
 
     @Override
     public String toString() {
-        return "nest{when=" + when + (layers.isEmpty() ? "" : ", layers=" + layers) + ", growConnections="
-                + percentile + "th percentile}";
+        return "nest{when=" + when + (layers.isEmpty() ? "" : ", layers=" + layers) + (featureMaps > 0
+                ? ", growFeatureMaps=" + featureMaps + " channels, best of " + kernels
+                : ", growConnections=" + percentile + "th percentile") + "}";
     }
 
     /** DL4J-style builder: {@code NestPlanner.builder().when(...).growConnections(90).build()}. */
@@ -196,6 +314,8 @@ public final class NestPlanner implements GrowthPlanner {
         private GrowthTrigger when;
         private List<String> layers = List.of();
         private double percentile = 90;
+        private int featureMaps;
+        private int kernels;
 
         private Builder() {
         }
@@ -221,8 +341,19 @@ public final class NestPlanner implements GrowthPlanner {
             return this;
         }
 
+        /**
+         * Feature-map growth instead of connection growth: each event adds {@code channels} channels to
+         * one of the named convolution layers, the best of {@code kernels} random draws by the loss
+         * on the growth data (the paper's r).
+         */
+        public Builder growFeatureMaps(int channels, int kernels) {
+            this.featureMaps = channels;
+            this.kernels = kernels;
+            return this;
+        }
+
         public NestPlanner build() {
-            return new NestPlanner(when, layers, percentile);
+            return new NestPlanner(when, layers, percentile, featureMaps, kernels);
         }
     }
 }
