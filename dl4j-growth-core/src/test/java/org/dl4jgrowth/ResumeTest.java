@@ -5,7 +5,6 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
-import org.dl4jgrowth.data.Digits;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.testing.NetState;
 import org.dl4jgrowth.testing.TestNets;
@@ -21,7 +20,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.File;
@@ -67,13 +65,7 @@ class ResumeTest {
     }
 
     private static List<DataSet> batches() {
-        DataSet all = Digits.split(DataType.FLOAT, 0.8, 4).train();
-        List<DataSet> out = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
-            out.add(new DataSet(all.getFeatures().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all())
-                    .dup(), all.getLabels().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all()).dup()));
-        }
-        return out;
+        return TestNets.digitsBatches(0, 6);
     }
 
     private static void fit(Model net, int epochs) {

@@ -14,7 +14,6 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.dl4jgrowth.GrowthListener;
 import org.dl4jgrowth.GrowthPolicy;
 import org.dl4jgrowth.activation.PlainReluExport;
-import org.dl4jgrowth.data.Digits;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.plan.GrowthPipelineTest;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
@@ -37,7 +36,6 @@ import org.nd4j.linalg.learning.config.Adam;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -61,13 +59,7 @@ class ConnectionMasksTest {
     private static final List<String> MASKED = List.of("h1", "h2", "out");
 
     private static List<DataSet> batches() {
-        DataSet all = Digits.split(DataType.FLOAT, 0.8, 4).train();
-        List<DataSet> out = new ArrayList<>();
-        for (int i = 0; i < 5; i++) {
-            out.add(new DataSet(all.getFeatures().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all())
-                    .dup(), all.getLabels().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all()).dup()));
-        }
-        return out;
+        return TestNets.digitsBatches(0, 5);
     }
 
     /** Five minibatches an epoch: {@code epochs * 5} Adam steps. */

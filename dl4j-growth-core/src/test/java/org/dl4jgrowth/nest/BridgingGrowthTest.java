@@ -14,7 +14,6 @@ import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
 import org.dl4jgrowth.GrowthListener;
 import org.dl4jgrowth.GrowthPolicy;
 import org.dl4jgrowth.activation.ActivationGrowthReLU;
-import org.dl4jgrowth.data.Digits;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.testing.TestNets;
@@ -132,13 +131,7 @@ class BridgingGrowthTest {
     }
 
     private static List<DataSet> batches() {
-        DataSet all = Digits.split(DataType.FLOAT, 0.8, 4).train();
-        List<DataSet> out = new ArrayList<>();
-        for (int i = 0; i < 5; i++) {
-            out.add(new DataSet(all.getFeatures().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all())
-                    .dup(), all.getLabels().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all()).dup()));
-        }
-        return out;
+        return TestNets.digitsBatches(0, 5);
     }
 
     @ParameterizedTest(name = "graph={0}")

@@ -12,7 +12,6 @@ import org.dl4jgrowth.GrowthEvent;
 import org.dl4jgrowth.GrowthHistory;
 import org.dl4jgrowth.GrowthListener;
 import org.dl4jgrowth.GrowthPolicy;
-import org.dl4jgrowth.data.Digits;
 import org.dl4jgrowth.testing.NetState;
 import org.dl4jgrowth.testing.TestNets;
 import org.dl4jgrowth.when.GrowthTrigger;
@@ -23,7 +22,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.ArrayList;
@@ -70,13 +68,7 @@ class NestConnectionGrowthTest {
     }
 
     private static List<DataSet> batches(int from, int count) {
-        DataSet all = Digits.split(DataType.FLOAT, 0.8, 4).train();
-        List<DataSet> out = new ArrayList<>();
-        for (int i = from; i < from + count; i++) {
-            out.add(new DataSet(all.getFeatures().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all())
-                    .dup(), all.getLabels().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all()).dup()));
-        }
-        return out;
+        return TestNets.digitsBatches(from, count);
     }
 
     private static void fit(Model net, int epochs) {

@@ -12,7 +12,6 @@ import org.dl4jgrowth.GrowthHistory;
 import org.dl4jgrowth.GrowthJson;
 import org.dl4jgrowth.GrowthListener;
 import org.dl4jgrowth.GrowthPolicy;
-import org.dl4jgrowth.data.Digits;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.testing.NetState;
@@ -56,13 +55,7 @@ class ReplayPlannerTest {
     private static final int BATCHES = 6;
 
     private static List<DataSet> batches() {
-        DataSet all = Digits.split(DataType.FLOAT, 0.8, 4).train();
-        List<DataSet> out = new ArrayList<>();
-        for (int i = 0; i < BATCHES; i++) {
-            out.add(new DataSet(all.getFeatures().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all())
-                    .dup(), all.getLabels().get(NDArrayIndex.interval(32 * i, 32 * i + 32), NDArrayIndex.all()).dup()));
-        }
-        return out;
+        return TestNets.digitsBatches(0, BATCHES);
     }
 
     private static void fit(Model net, int epochs) {

@@ -162,6 +162,22 @@ public final class TestNets {
                     .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
             InputType.convolutional(8, 8, 1), new long[]{1, 1, 8, 8}, 10);
 
+    /**
+     * Minibatches {@code from} to {@code from + count - 1} of 32 flat examples of the bundled digits'
+     * training split (Digits.split(FLOAT, 0.8, 4)), in order: the fixed data of the DIGITS_MLP tests.
+     */
+    public static List<DataSet> digitsBatches(int from, int count) {
+        DataSet all = org.dl4jgrowth.data.Digits.split(DataType.FLOAT, 0.8, 4).train();
+        List<DataSet> out = new java.util.ArrayList<>();
+        for (int i = from; i < from + count; i++) {
+            out.add(new DataSet(all.getFeatures().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(32 * i, 32 * i + 32),
+                    org.nd4j.linalg.indexing.NDArrayIndex.all()).dup(), all.getLabels().get(
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(32 * i, 32 * i + 32),
+                    org.nd4j.linalg.indexing.NDArrayIndex.all()).dup()));
+        }
+        return out;
+    }
+
     /** Builds the architecture as a MultiLayerNetwork ({@code graph == false}) or a ComputationGraph. */
     public static Model build(Arch arch, NeuralNetConfiguration.Builder base, boolean graph) {
         return graph ? graph(arch, base) : mln(arch, base);
