@@ -67,6 +67,20 @@ class NestConnectionGrowthTest {
         assertTrue(e.getMessage().contains("must be in [0, 100) (got: 100.0)"), e.getMessage());
     }
 
+    @Test
+    void nestPoliciesSurviveJson() {
+        for (NestPlanner p : List.of(
+                NestPlanner.builder().when(GrowthTrigger.everyEpochs(2)).growConnections(95).build(),
+                NestPlanner.builder().when(GrowthTrigger.atIterations(3, 9)).layers("h1", "out").build(),
+                NestPlanner.builder().when(GrowthTrigger.everyEpochs(1)).layers("c1", "c2").growFeatureMaps(2, 8)
+                        .build())) {
+            GrowthPolicy policy = GrowthPolicy.builder().planner(p).seed(4).build();
+            GrowthPolicy back = GrowthPolicy.fromJson(policy.toJson());
+            assertEquals(policy, back, policy.toJson());
+            assertEquals(p.toString(), back.planner().toString());
+        }
+    }
+
     private static List<DataSet> batches(int from, int count) {
         return TestNets.digitsBatches(from, count);
     }
