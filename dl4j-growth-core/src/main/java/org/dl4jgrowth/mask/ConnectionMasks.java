@@ -181,7 +181,15 @@ public final class ConnectionMasks {
                 continue;
             }
             CompanionArrays.Entry e = companions.entry(n);
-            apply(network, e.layer(), e.array(), gradientToo);
+            INDArray mask = e.array();
+            INDArray w = network.paramTable(e.layer()).get(PARAM);
+            if (mask.ordering() != w.ordering() || mask.isView()) {
+                // Once after a rewrite (remapped arrays come back in 'c' order): keep the mask in the
+                // weights' own order, so that flattening it for the optimizer state is a view.
+                mask = mask.dup(w.ordering());
+                companions.update(n, mask);
+            }
+            apply(network, e.layer(), mask, gradientToo);
         }
     }
 
@@ -213,8 +221,11 @@ public final class ConnectionMasks {
         }
         List<INDArray> state = NetworkRewrite.optimizerState(network.model(), layer, PARAM);
         if (!state.isEmpty()) {
-            // The state's components are flat, in the order of the parameter's own view.
-            INDArray flat = Nd4j.toFlattened(w.ordering(), mask).reshape(w.length());
+            // The state's components are flat, in the order of the parameter's own view. A mask kept
+            // in that order flattens as a view (set() stores it so); a remapped one may need a copy.
+            INDArray flat = mask.ordering() == w.ordering() && !mask.isView()
+                    ? mask.reshape(w.ordering(), new long[]{w.length()})
+                    : Nd4j.toFlattened(w.ordering(), mask).reshape(w.length());   // only from set(), once
             for (INDArray s : state) {
                 s.muli(flat);
             }

@@ -83,6 +83,18 @@ public final class CompanionArrays {
         return e;
     }
 
+    /**
+     * Puts {@code array} in place of the array registered as {@code name}, keeping its registration:
+     * for an owner that changes values or memory order in bulk. The shape must stay.
+     */
+    public synchronized void update(String name, INDArray array) {
+        Entry e = entry(name);
+        Preconditions.checkArgument(array != null && java.util.Arrays.equals(array.shape(), e.array.shape()),
+                "update(\"%s\", array): the shape must stay %s (got: %s)", name, java.util.Arrays.toString(
+                        e.array.shape()), array == null ? null : java.util.Arrays.toString(array.shape()));
+        entries.put(name, new Entry(e.layer, e.param, e.freshValue, array));
+    }
+
     public synchronized void remove(String name) {
         entries.remove(name);
     }
