@@ -710,8 +710,8 @@ public final class GrowthController {
 
     private Optional<GrowthEvent> grow(Model net, TrainingProgress p, org.dl4jgrowth.signal.StatisticSignals signals,
                                        GrowthProposal proposal) {
-        if (!proposal.wakes().isEmpty()) {
-            return wake(net, p, signals, proposal);
+        if (proposal.changesConnections()) {
+            return connect(net, p, signals, proposal);
         }
         NetworkRewrite rewrite = NetworkRewrite.of(net).initializer(policy.initializer()).random(random())
                 .companions(companions);
@@ -770,26 +770,39 @@ public final class GrowthController {
     }
 
     /**
-     * A connection event (NeST's connection growth): the masks wake the proposed dormant connections,
-     * whose weights and optimizer state are 0 already; widths and parameter counts stay. Every index
-     * is checked before any mask changes.
+     * A connection event (NeST's connection growth and pruning): the masks wake the proposed dormant
+     * connections, whose weights and optimizer state are 0 already, and put the proposed active ones
+     * to sleep, whose weights and optimizer state become 0 at once; widths and parameter counts stay.
+     * Every index is checked before any mask changes.
      */
-    private Optional<GrowthEvent> wake(Model net, TrainingProgress p, org.dl4jgrowth.signal.StatisticSignals signals,
-                                       GrowthProposal proposal) {
+    private Optional<GrowthEvent> connect(Model net, TrainingProgress p,
+                                          org.dl4jgrowth.signal.StatisticSignals signals, GrowthProposal proposal) {
         Map<String, long[]> wakes = proposal.wakes();
+        Map<String, long[]> prunes = proposal.prunes();
         for (Map.Entry<String, long[]> e : wakes.entrySet()) {
             masks.requireWakeable(e.getKey(), e.getValue());
+        }
+        for (Map.Entry<String, long[]> e : prunes.entrySet()) {
+            masks.requirePrunable(e.getKey(), e.getValue());
         }
         long start = System.nanoTime();
         double score = net.score();
         List<GrowthEvent.LayerGrowth> layers = new ArrayList<>();
-        for (Map.Entry<String, long[]> e : wakes.entrySet()) {
-            masks.wake(e.getKey(), e.getValue());
+        Map<String, long[]> all = new LinkedHashMap<>(wakes);
+        all.putAll(prunes);
+        for (Map.Entry<String, long[]> e : all.entrySet()) {
+            if (wakes.containsKey(e.getKey())) {
+                masks.wake(e.getKey(), e.getValue());
+            } else {
+                masks.prune(e.getKey(), e.getValue());
+            }
             // Output layers take masks but are not growable: the width is the layer's nOut.
             int width = Math.toIntExact(((org.deeplearning4j.nn.conf.layers.FeedForwardLayer)
                     adapter.layerConfiguration(e.getKey())).getNOut());
             layers.add(new GrowthEvent.LayerGrowth(e.getKey(), width, width));
         }
+        // Pruned entries: weights and optimizer state to 0 now, not at the next step's gradient.
+        masks.enforce(adapter, false);
         long params = net.numParams();
         return record(new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
                 policy.initializer(), params, params, score, (System.nanoTime() - start) / 1e6,

@@ -134,20 +134,7 @@ public final class ConnectionMasks {
      * a connection that is active already; before anything changes.
      */
     public void requireWakeable(String layer, long[] flatIndices) {
-        Preconditions.checkArgument(has(layer), "Cannot wake connections of layer '%s': it has no connection mask; "
-                + "masked layers: %s", layer, layers());
-        INDArray m = companions.get(name(layer));
-        INDArray flat = m.dup('c').reshape(m.length());
-        for (long i : flatIndices) {
-            if (i < 0 || i >= m.length()) {
-                throw new IllegalArgumentException("Cannot wake connection " + i + " of layer '" + layer
-                        + "': its weights have " + m.length() + " entries (0 to " + (m.length() - 1) + ")");
-            }
-            if (flat.getDouble(i) != 0.0) {
-                throw new IllegalArgumentException("Cannot wake connection " + i + " of layer '" + layer
-                        + "': it is active already");
-            }
-        }
+        requireIndices(layer, flatIndices, 0.0, "wake", "active already");
     }
 
     /**
@@ -161,6 +148,45 @@ public final class ConnectionMasks {
         long[] shape = m.shape();
         for (long i : flatIndices) {
             m.putScalar(org.nd4j.linalg.api.shape.Shape.ind2subC(shape, i), 1.0);
+        }
+    }
+
+    /**
+     * Refuses pruning {@code flatIndices} of {@code layer}: no mask, an index outside its weights, or
+     * a connection that is dormant already; before anything changes.
+     */
+    public void requirePrunable(String layer, long[] flatIndices) {
+        requireIndices(layer, flatIndices, 1.0, "prune", "dormant already");
+    }
+
+    /**
+     * Puts {@code layer}'s active connections at {@code flatIndices} ('c' order) to sleep: the mask
+     * becomes 0 there; the controller then zeroes their weights and optimizer state
+     * ({@link #enforce}). See {@link #requirePrunable} for what is refused.
+     */
+    public void prune(String layer, long[] flatIndices) {
+        requirePrunable(layer, flatIndices);
+        INDArray m = companions.get(name(layer));
+        long[] shape = m.shape();
+        for (long i : flatIndices) {
+            m.putScalar(org.nd4j.linalg.api.shape.Shape.ind2subC(shape, i), 0.0);
+        }
+    }
+
+    private void requireIndices(String layer, long[] flatIndices, double expected, String what, String otherwise) {
+        Preconditions.checkArgument(has(layer), "Cannot %s connections of layer '%s': it has no connection mask; "
+                + "masked layers: %s", what, layer, layers());
+        INDArray m = companions.get(name(layer));
+        INDArray flat = m.dup('c').reshape(m.length());
+        for (long i : flatIndices) {
+            if (i < 0 || i >= m.length()) {
+                throw new IllegalArgumentException("Cannot " + what + " connection " + i + " of layer '" + layer
+                        + "': its weights have " + m.length() + " entries (0 to " + (m.length() - 1) + ")");
+            }
+            if (flat.getDouble(i) != expected) {
+                throw new IllegalArgumentException("Cannot " + what + " connection " + i + " of layer '" + layer
+                        + "': it is " + otherwise);
+            }
         }
     }
 

@@ -46,15 +46,16 @@ public final class NestPlanner implements GrowthPlanner {
     private final double percentile;
     private final int featureMaps;
     private final int kernels;
+    private final double prunePercentile;
 
     public NestPlanner(GrowthTrigger when, List<String> layers, double percentile) {
-        this(when, layers, percentile, 0, 0);
+        this(when, layers, percentile, 0, 0, 0);
     }
 
     @JsonCreator
     public NestPlanner(@JsonProperty("when") GrowthTrigger when, @JsonProperty("layers") List<String> layers,
                        @JsonProperty("percentile") double percentile, @JsonProperty("featureMaps") int featureMaps,
-                       @JsonProperty("kernels") int kernels) {
+                       @JsonProperty("kernels") int kernels, @JsonProperty("prunePercentile") double prunePercentile) {
         this.when = Preconditions.checkNotNull(when, "nest: when(trigger) is required");
         this.layers = ImmutableList.copyOf(layers == null ? List.of() : layers);
         Preconditions.checkArgument(percentile >= 0 && percentile < 100,
@@ -64,9 +65,21 @@ public final class NestPlanner implements GrowthPlanner {
                 "nest: growFeatureMaps(channels, kernels) needs both at least 1 (got: %s, %s)", featureMaps, kernels);
         Preconditions.checkArgument(featureMaps == 0 || !this.layers.isEmpty(),
                 "nest: growFeatureMaps(...) grows the convolution layers named with layers(...); name at least one");
+        Preconditions.checkArgument(prunePercentile >= 0 && prunePercentile < 100,
+                "nest: pruneConnections(percentile) must be in (0, 100) (got: %s); 1 prunes the smallest 1%% of "
+                        + "each layer's active connections", prunePercentile);
+        Preconditions.checkArgument(prunePercentile == 0 || featureMaps == 0,
+                "nest: give one operation per planner: pruneConnections(...) or growFeatureMaps(...), not both");
         this.percentile = percentile;
         this.featureMaps = featureMaps;
         this.kernels = kernels;
+        this.prunePercentile = prunePercentile;
+    }
+
+    /** The percentile of |w| pruned per event (0: this planner does not prune). */
+    @JsonProperty("prunePercentile")
+    public double prunePercentile() {
+        return prunePercentile;
     }
 
     public static Builder builder() {
@@ -128,6 +141,9 @@ public final class NestPlanner implements GrowthPlanner {
         }
         if (featureMaps > 0) {
             return growFeatureMaps(context);
+        }
+        if (prunePercentile > 0) {
+            return prune(context, masks);
         }
         List<String> sites = new ArrayList<>();
         for (String l : layers.isEmpty() ? masks.layers() : layers) {
@@ -239,6 +255,66 @@ public final class NestPlanner implements GrowthPlanner {
         return sum / examples;
     }
 
+    /**
+     * Magnitude pruning (Han et al. 2015, NeST's pruning phase): each masked layer (or the named
+     * ones) puts to sleep the k = ⌈prunePercentile·n/100⌉ of its n active connections with the
+     * smallest |w|, ties by the smaller flat index; their weights and optimizer state become 0 at
+     * once. Not yet: magnitudes of batch-norm-folded weights.
+     */
+    private Optional<GrowthProposal> prune(PlanningContext context, ConnectionMasks masks) {
+        List<String> sites = new ArrayList<>();
+        for (String l : layers.isEmpty() ? masks.layers() : layers) {
+            if (masks.has(l)) {
+                sites.add(l);
+            }
+        }
+        if (sites.isEmpty() || (!context.forced() && !when.shouldGrow(context.progress(), context.signals()))) {
+            return Optional.empty();
+        }
+        GrowthProposal.Builder b = GrowthProposal.builder();
+        Map<String, NestDetails.Layer> record = new LinkedHashMap<>();
+        for (String l : sites) {
+            INDArray mask = masks.get(l);
+            Selection s = smallest(context.network().paramTable(l).get("W"), mask, prunePercentile);
+            if (s.indices.length == 0) {
+                continue;
+            }
+            b.prune(l, s.indices);
+            long active = mask.sumNumber().longValue() - s.indices.length;
+            record.put(l, new NestDetails.Layer(0, s.indices.length, active, mask.length(), s.threshold));
+        }
+        if (record.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(b.details(new NestDetails("prune", record)).build());
+    }
+
+    /** The ⌈p·n/100⌉ active entries of {@code mask} with the smallest |w|, ties by flat index, in index order. */
+    static Selection smallest(INDArray weights, INDArray mask, double percentile) {
+        double[] w = weights.dup('c').reshape(weights.length()).toDoubleVector();
+        double[] m = mask.dup('c').reshape(mask.length()).toDoubleVector();
+        List<Integer> active = new ArrayList<>();
+        for (int i = 0; i < m.length; i++) {
+            if (m[i] != 0.0) {
+                active.add(i);
+            }
+        }
+        int k = (int) Math.ceil(percentile * active.size() / 100.0 - 1e-9);
+        if (k == 0) {
+            return new Selection(new long[0], Double.NaN);
+        }
+        active.sort((x, y) -> {
+            int c = Double.compare(Math.abs(w[x]), Math.abs(w[y]));
+            return c != 0 ? c : Integer.compare(x, y);
+        });
+        long[] out = new long[k];
+        for (int i = 0; i < k; i++) {
+            out[i] = active.get(i);
+        }
+        Arrays.sort(out);
+        return new Selection(out, Math.abs(w[active.get(k - 1)]));
+    }
+
     /** The woken connections of one layer and the threshold they met. */
     static final class Selection {
         final long[] indices;
@@ -294,18 +370,20 @@ public final class NestPlanner implements GrowthPlanner {
         }
         NestPlanner p = (NestPlanner) o;
         return when.equals(p.when) && layers.equals(p.layers) && Double.compare(percentile, p.percentile) == 0
-                && featureMaps == p.featureMaps && kernels == p.kernels;
+                && featureMaps == p.featureMaps && kernels == p.kernels
+                && Double.compare(prunePercentile, p.prunePercentile) == 0;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(when, layers, percentile, featureMaps, kernels);
+        return Objects.hash(when, layers, percentile, featureMaps, kernels, prunePercentile);
     }
 
     @Override
     public String toString() {
         return "nest{when=" + when + (layers.isEmpty() ? "" : ", layers=" + layers) + (featureMaps > 0
                 ? ", growFeatureMaps=" + featureMaps + " channels, best of " + kernels
+                : prunePercentile > 0 ? ", pruneConnections=" + prunePercentile + "% smallest"
                 : ", growConnections=" + percentile + "th percentile") + "}";
     }
 
@@ -316,6 +394,7 @@ public final class NestPlanner implements GrowthPlanner {
         private double percentile = 90;
         private int featureMaps;
         private int kernels;
+        private double prunePercentile;
 
         private Builder() {
         }
@@ -352,8 +431,20 @@ public final class NestPlanner implements GrowthPlanner {
             return this;
         }
 
+        /**
+         * Magnitude pruning instead of growth: each event puts to sleep the smallest-|w|
+         * {@code percentile}% of each masked layer's active connections (the paper: about 1 per step).
+         */
+        public Builder pruneConnections(double percentile) {
+            Preconditions.checkArgument(percentile > 0 && percentile < 100, "nest: pruneConnections(percentile) "
+                    + "must be in (0, 100) (got: %s); 1 prunes the smallest 1%% of each layer's active connections",
+                    percentile);
+            this.prunePercentile = percentile;
+            return this;
+        }
+
         public NestPlanner build() {
-            return new NestPlanner(when, layers, percentile, featureMaps, kernels);
+            return new NestPlanner(when, layers, percentile, featureMaps, kernels, prunePercentile);
         }
     }
 }

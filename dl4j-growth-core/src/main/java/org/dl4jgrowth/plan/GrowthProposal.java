@@ -20,13 +20,15 @@ public final class GrowthProposal {
     private final Map<String, UnitMap> unitMaps;
     private final Map<String, UnitInitializer> initializers;
     private final Map<String, long[]> wakes;
+    private final Map<String, long[]> prunes;
     private final GrowthDetails details;
 
     private GrowthProposal(Map<String, UnitMap> unitMaps, Map<String, UnitInitializer> initializers,
-                           Map<String, long[]> wakes, GrowthDetails details) {
+                           Map<String, long[]> wakes, Map<String, long[]> prunes, GrowthDetails details) {
         this.unitMaps = ImmutableMap.copyOf(unitMaps);
         this.initializers = ImmutableMap.copyOf(initializers);
         this.wakes = ImmutableMap.copyOf(wakes);
+        this.prunes = ImmutableMap.copyOf(prunes);
         this.details = details;
     }
 
@@ -54,6 +56,21 @@ public final class GrowthProposal {
         return out;
     }
 
+    /**
+     * Active connections to put to sleep, per masked layer (flat 'c'-order indices into its
+     * weights): magnitude pruning. A copy; empty when the proposal changes widths instead.
+     */
+    public Map<String, long[]> prunes() {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        prunes.forEach((l, idx) -> out.put(l, idx.clone()));
+        return out;
+    }
+
+    /** Whether this proposal changes connections (wakes or prunes) rather than widths. */
+    public boolean changesConnections() {
+        return !wakes.isEmpty() || !prunes.isEmpty();
+    }
+
     /** The method's own record for the event, or null. */
     public GrowthDetails details() {
         return details;
@@ -63,7 +80,10 @@ public final class GrowthProposal {
     public String toString() {
         Map<String, Integer> woken = new LinkedHashMap<>();
         wakes.forEach((l, idx) -> woken.put(l, idx.length));
+        Map<String, Integer> pruned = new LinkedHashMap<>();
+        prunes.forEach((l, idx) -> pruned.put(l, idx.length));
         return "GrowthProposal" + (unitMaps.isEmpty() ? "" : unitMaps) + (woken.isEmpty() ? "" : " wake" + woken)
+                + (pruned.isEmpty() ? "" : " prune" + pruned)
                 + (initializers.isEmpty() ? "" : " " + initializers)
                 + (details == null ? "" : " " + details);
     }
@@ -72,6 +92,7 @@ public final class GrowthProposal {
         private final Map<String, UnitMap> unitMaps = new LinkedHashMap<>();
         private final Map<String, UnitInitializer> initializers = new LinkedHashMap<>();
         private final Map<String, long[]> wakes = new LinkedHashMap<>();
+        private final Map<String, long[]> prunes = new LinkedHashMap<>();
         private GrowthDetails details;
 
         private Builder() {
@@ -114,23 +135,43 @@ public final class GrowthProposal {
             return this;
         }
 
+        /**
+         * Puts {@code layer}'s active connections at {@code flatIndices} to sleep (its weights, 'c'
+         * order): the mask becomes 0 there, and the weights and optimizer state are set to 0 at once.
+         */
+        public Builder prune(String layer, long... flatIndices) {
+            Preconditions.checkArgument(layer != null && !layer.isEmpty(),
+                    "prune(layer, ...): layer must be a layer name (got: %s)", layer);
+            Preconditions.checkArgument(flatIndices != null && flatIndices.length > 0,
+                    "prune(\"%s\", ...): give at least one connection", layer);
+            Preconditions.checkArgument(!prunes.containsKey(layer), "prune(\"%s\", ...): layer given twice", layer);
+            prunes.put(layer, flatIndices.clone());
+            return this;
+        }
+
         public Builder details(GrowthDetails details) {
             this.details = details;
             return this;
         }
 
         public GrowthProposal build() {
-            Preconditions.checkState(!unitMaps.isEmpty() || !wakes.isEmpty(),
-                    "GrowthProposal: give at least one unitMap(...) or wake(...)");
-            Preconditions.checkState(unitMaps.isEmpty() || wakes.isEmpty(), "GrowthProposal: wake(...) and "
-                    + "unitMap(...) in one proposal (connections %s, unit maps %s); the indices refer to the widths "
-                    + "before the event: propose them in separate events", wakes.keySet(), unitMaps.keySet());
+            boolean connections = !wakes.isEmpty() || !prunes.isEmpty();
+            Preconditions.checkState(!unitMaps.isEmpty() || connections,
+                    "GrowthProposal: give at least one unitMap(...), wake(...) or prune(...)");
+            Preconditions.checkState(unitMaps.isEmpty() || !connections, "GrowthProposal: wake(...) or prune(...) "
+                    + "and unitMap(...) in one proposal (connections %s %s, unit maps %s); the indices refer to the "
+                    + "widths before the event: propose them in separate events", wakes.keySet(), prunes.keySet(),
+                    unitMaps.keySet());
+            for (String layer : wakes.keySet()) {
+                Preconditions.checkState(!prunes.containsKey(layer), "GrowthProposal: layer '%s' both wakes and "
+                        + "prunes connections in one event; propose them in separate events", layer);
+            }
             for (String layer : initializers.keySet()) {
                 Preconditions.checkState(unitMaps.containsKey(layer),
                         "GrowthProposal: initializer given for layer '%s', which has no unit map; layers: %s", layer,
                         unitMaps.keySet());
             }
-            return new GrowthProposal(unitMaps, initializers, wakes, details);
+            return new GrowthProposal(unitMaps, initializers, wakes, prunes, details);
         }
     }
 }

@@ -22,6 +22,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.util.ArrayList;
@@ -78,6 +79,75 @@ class NestConnectionGrowthTest {
             GrowthPolicy back = GrowthPolicy.fromJson(policy.toJson());
             assertEquals(policy, back, policy.toJson());
             assertEquals(p.toString(), back.planner().toString());
+        }
+    }
+
+    @Test
+    void magnitudePruningTakesTheSmallestActiveWeightsTiesByIndex() {
+        INDArray w = Nd4j.create(new double[][]{{0.5, -0.1, 0.3}, {-0.1, 9, -0.2}});
+        INDArray mask = Nd4j.create(new double[][]{{1, 1, 1}, {1, 0, 1}});
+        // 5 active; 50% -> ceil(2.5) = 3 smallest: |-0.1| at 1, |-0.1| at 3, |-0.2| at 5 (index 4 is dormant).
+        NestPlanner.Selection s = NestPlanner.smallest(w, mask, 50);
+        assertArrayEquals(new long[]{1, 3, 5}, s.indices);
+        assertEquals(0.2, s.threshold, 1e-12);
+        // 20% -> 1: the tie at 0.1 goes to the smaller index.
+        assertArrayEquals(new long[]{1}, NestPlanner.smallest(w, mask, 20).indices);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> NestPlanner.builder().when(GrowthTrigger.everyEpochs(1)).pruneConnections(0));
+        assertTrue(e.getMessage().contains("must be in (0, 100) (got: 0.0)"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void pruningInsideFitSleepsTheSmallestWeightsAndTheyStayZero(boolean graph) {
+        Model net = TestNets.build(TestNets.DIGITS_MLP, TestNets.base(42, new Adam(0.01), DataType.FLOAT), graph);
+        GrowthListener growth = new GrowthListener(GrowthPolicy.builder().planner(NestPlanner.builder()
+                .when(GrowthTrigger.atIterations(3, 6)).layers("h1", "out").pruneConnections(25).build()).build());
+        Map<String, List<INDArray>> weightsAt = new HashMap<>();
+        TrainingListener snapshot = new BaseTrainingListener() {
+            @Override
+            public void iterationDone(Model model, int iteration, int epoch) {
+                if (iteration == 3 || iteration == 6) {
+                    for (String l : List.of("h1", "out")) {
+                        weightsAt.computeIfAbsent(l, k -> new ArrayList<>()).add(TestNets.layer(model, l)
+                                .getParam("W").dup());
+                    }
+                }
+            }
+        };
+        for (String l : List.of("h1", "out")) {
+            growth.setMask(net, l, Nd4j.ones(DataType.FLOAT, TestNets.layer(net, l).getParam("W").shape()));
+        }
+        attach(net, new ScoreIterationListener(5), snapshot, growth, new CollectScoresListener(1));
+        fit(net, 2);
+
+        assertEquals(2, growth.history().size(), growth.history().toString());
+        for (String l : List.of("h1", "out")) {
+            INDArray mask = growth.masks().get(l);
+            long n = mask.length();
+            long first = (long) Math.ceil(0.25 * n);
+            long second = (long) Math.ceil(0.25 * (n - first));
+            assertEquals(n - first - second, mask.sumNumber().longValue(), l);
+            NestDetails.Layer d0 = ((NestDetails) growth.history().events().get(0).details()).layers().get(l);
+            assertEquals(first, d0.removed(), l);
+            // The first event pruned exactly the smallest |w| at iteration 3.
+            INDArray w3 = weightsAt.get(l).get(0);
+            INDArray afterFirst = Nd4j.ones(DataType.FLOAT, mask.shape());
+            for (long i : NestPlanner.smallest(w3, afterFirst.dup(), 25).indices) {
+                afterFirst.putScalar(org.nd4j.linalg.api.shape.Shape.ind2subC(mask.shape(), i), 0);
+            }
+            assertEquals(first, n - afterFirst.sumNumber().longValue());
+            assertTrue(afterFirst.sub(mask).minNumber().doubleValue() >= 0, l + ": everything pruned first stays pruned");
+            INDArray w = TestNets.layer(net, l).getParam("W");
+            INDArray dormant = mask.rsub(1.0);
+            assertEquals(0.0, w.mul(dormant).amaxNumber().doubleValue(), 0.0, l + " pruned weights stay 0");
+            for (INDArray st : NetState.stateByParam(net).get(l + "/W")) {
+                assertEquals(0.0, st.mul(dormant).amaxNumber().doubleValue(), 0.0, l + " pruned Adam state stays 0");
+            }
+            // The smallest of iteration 3 really are small: none above any kept weight of that moment.
+            double maxPruned = w3.mul(afterFirst.rsub(1.0)).amaxNumber().doubleValue();
+            INDArray kept = Transforms.abs(w3).mul(afterFirst).add(afterFirst.rsub(1.0).mul(1e9));
+            assertTrue(maxPruned <= kept.minNumber().doubleValue(), l);
         }
     }
 
