@@ -126,7 +126,7 @@ public final class ConnectionMasks {
             companions.remove(name(layer));
         }
         companions.register(name(layer), layer, PARAM, m, 1.0);
-        apply(network, layer, m, true);
+        apply(network, w, layer, m, true);
     }
 
     /**
@@ -144,11 +144,7 @@ public final class ConnectionMasks {
      */
     public void wake(String layer, long[] flatIndices) {
         requireWakeable(layer, flatIndices);
-        INDArray m = companions.get(name(layer));
-        long[] shape = m.shape();
-        for (long i : flatIndices) {
-            m.putScalar(org.nd4j.linalg.api.shape.Shape.ind2subC(shape, i), 1.0);
-        }
+        setCells(layer, flatIndices, 1.0);
     }
 
     /**
@@ -166,10 +162,15 @@ public final class ConnectionMasks {
      */
     public void prune(String layer, long[] flatIndices) {
         requirePrunable(layer, flatIndices);
+        setCells(layer, flatIndices, 0.0);
+    }
+
+    /** Writes {@code value} into the mask of {@code layer} at flat 'c'-order indices, whatever its memory order. */
+    private void setCells(String layer, long[] flatIndices, double value) {
         INDArray m = companions.get(name(layer));
         long[] shape = m.shape();
         for (long i : flatIndices) {
-            m.putScalar(org.nd4j.linalg.api.shape.Shape.ind2subC(shape, i), 0.0);
+            m.putScalar(org.nd4j.linalg.api.shape.Shape.ind2subC(shape, i), value);
         }
     }
 
@@ -215,7 +216,7 @@ public final class ConnectionMasks {
                 mask = mask.dup(w.ordering());
                 companions.update(n, mask);
             }
-            apply(network, e.layer(), mask, gradientToo);
+            apply(network, w, e.layer(), mask, gradientToo);
         }
     }
 
@@ -236,8 +237,8 @@ public final class ConnectionMasks {
         }
     }
 
-    private static void apply(NetworkAdapter network, String layer, INDArray mask, boolean gradientToo) {
-        INDArray w = network.paramTable(layer).get(PARAM);
+    /** {@code w}: {@code layer}'s weights, a view into the network's parameters. */
+    private static void apply(NetworkAdapter network, INDArray w, String layer, INDArray mask, boolean gradientToo) {
         w.muli(mask);
         if (gradientToo) {
             INDArray g = network.gradientViews(layer).get(PARAM);

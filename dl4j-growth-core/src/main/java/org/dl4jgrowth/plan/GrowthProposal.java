@@ -126,12 +126,7 @@ public final class GrowthProposal {
          * start at 0 with fresh state. A proposal either wakes connections or changes widths.
          */
         public Builder wake(String layer, long... flatIndices) {
-            Preconditions.checkArgument(layer != null && !layer.isEmpty(),
-                    "wake(layer, ...): layer must be a layer name (got: %s)", layer);
-            Preconditions.checkArgument(flatIndices != null && flatIndices.length > 0,
-                    "wake(\"%s\", ...): give at least one connection", layer);
-            Preconditions.checkArgument(!wakes.containsKey(layer), "wake(\"%s\", ...): layer given twice", layer);
-            wakes.put(layer, flatIndices.clone());
+            connections(wakes, "wake", layer, flatIndices);
             return this;
         }
 
@@ -140,13 +135,17 @@ public final class GrowthProposal {
          * order): the mask becomes 0 there, and the weights and optimizer state are set to 0 at once.
          */
         public Builder prune(String layer, long... flatIndices) {
-            Preconditions.checkArgument(layer != null && !layer.isEmpty(),
-                    "prune(layer, ...): layer must be a layer name (got: %s)", layer);
-            Preconditions.checkArgument(flatIndices != null && flatIndices.length > 0,
-                    "prune(\"%s\", ...): give at least one connection", layer);
-            Preconditions.checkArgument(!prunes.containsKey(layer), "prune(\"%s\", ...): layer given twice", layer);
-            prunes.put(layer, flatIndices.clone());
+            connections(prunes, "prune", layer, flatIndices);
             return this;
+        }
+
+        private static void connections(Map<String, long[]> into, String what, String layer, long[] flatIndices) {
+            Preconditions.checkArgument(layer != null && !layer.isEmpty(),
+                    "%s(layer, ...): layer must be a layer name (got: %s)", what, layer);
+            Preconditions.checkArgument(flatIndices != null && flatIndices.length > 0,
+                    "%s(\"%s\", ...): give at least one connection", what, layer);
+            Preconditions.checkArgument(!into.containsKey(layer), "%s(\"%s\", ...): layer given twice", what, layer);
+            into.put(layer, flatIndices.clone());
         }
 
         public Builder details(GrowthDetails details) {
