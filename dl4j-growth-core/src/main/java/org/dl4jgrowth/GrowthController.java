@@ -783,7 +783,7 @@ public final class GrowthController {
             masks.requireWakeable(e.getKey(), e.getValue());
         }
         for (Map.Entry<String, long[]> e : prunes.entrySet()) {
-            masks.requirePrunable(e.getKey(), e.getValue());
+            masks.requirePrunable(adapter, e.getKey(), e.getValue());
         }
         long start = System.nanoTime();
         double score = net.score();
@@ -794,7 +794,7 @@ public final class GrowthController {
             if (wakes.containsKey(e.getKey())) {
                 masks.wake(e.getKey(), e.getValue());
             } else {
-                masks.prune(e.getKey(), e.getValue());
+                masks.prune(adapter, e.getKey(), e.getValue());
             }
             // Output layers take masks but are not growable: the width is the layer's nOut.
             int width = Math.toIntExact(((org.deeplearning4j.nn.conf.layers.FeedForwardLayer)

@@ -245,22 +245,8 @@ final class CandidateCopy {
                 .build()));
         NetworkAdapter folded = net.copyReplacing(identity);
         for (Map.Entry<String, String> e : bnAfter.entrySet()) {
-            BatchNormalization bn = (BatchNormalization) net.layerConfiguration(e.getValue());
-            Map<String, INDArray> p = net.paramTable(e.getValue());
-            INDArray gamma = p.get("gamma").dup().reshape(-1);
-            INDArray beta = p.get("beta").dup().reshape(-1);
-            INDArray mean = p.get("mean").dup().reshape(-1);
-            INDArray var;
-            if (p.containsKey("log10stdev")) {
-                // DL4J keeps log10(σ) here and squares 10^x back into the variance.
-                var = Transforms.pow(Nd4j.valueArrayOf(p.get("log10stdev").shape(), 10.0,
-                        p.get("log10stdev").dataType()), p.get("log10stdev").dup(), false).reshape(-1);
-                var.muli(var);
-            } else {
-                var = p.get("var").dup().reshape(-1);
-            }
-            INDArray a = gamma.div(Transforms.sqrt(var.add(bn.getEps()), false));
-            INDArray c = beta.sub(a.mul(mean));
+            INDArray a = org.dl4jgrowth.network.BatchNorms.scale(net, e.getValue());
+            INDArray c = org.dl4jgrowth.network.BatchNorms.shift(net, e.getValue(), a);
             Map<String, INDArray> dst = folded.paramTable(e.getKey());
             Map<String, INDArray> src = net.paramTable(e.getKey());
             INDArray w = src.get("W").dup('c');
@@ -277,22 +263,9 @@ final class CandidateCopy {
         return folded;
     }
 
-    /**
-     * The batch norm that directly and only follows {@code layer} and can be folded into it (the
-     * layer has weights and the identity activation; gamma and beta are learned), or null.
-     */
+    /** See {@link org.dl4jgrowth.network.BatchNorms#foldable}. */
     static String foldedBatchNorm(NetworkAdapter net, String layer) {
-        Layer conf = net.layerConfiguration(layer);
-        if (!(conf instanceof BaseLayer) || !net.paramTable(layer).containsKey("W")
-                || !(((BaseLayer) conf).getActivationFn() instanceof org.nd4j.linalg.activations.impl.ActivationIdentity)) {
-            return null;
-        }
-        List<String> next = NetworkRewrite.directConsumers(net.model(), layer);
-        if (next.size() != 1 || !net.layerNames().contains(next.get(0))) {
-            return null;
-        }
-        Layer bn = net.layerConfiguration(next.get(0));
-        return bn instanceof BatchNormalization && !((BatchNormalization) bn).isLockGammaBeta() ? next.get(0) : null;
+        return org.dl4jgrowth.network.BatchNorms.foldable(net, layer);
     }
 
     List<Site> sites() {

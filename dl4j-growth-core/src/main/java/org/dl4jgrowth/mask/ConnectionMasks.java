@@ -114,7 +114,12 @@ public final class ConnectionMasks {
             throw new IllegalArgumentException("Connection mask for layer '" + layer + "' has shape "
                     + Arrays.toString(mask.shape()) + ", but its weights W have shape " + Arrays.toString(w.shape()));
         }
-        INDArray m = mask.castTo(w.dataType()).dup(w.ordering());
+        INDArray m;
+        // The mask lives as long as the controller: never in a workspace a training pass has open
+        // (a planner's seed sets masks from inside fit()).
+        try (org.nd4j.linalg.api.memory.MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            m = mask.castTo(w.dataType()).dup(w.ordering());
+        }
         long ones = m.eq(1.0).castTo(org.nd4j.linalg.api.buffer.DataType.INT64).sumNumber().longValue();
         long zeros = m.eq(0.0).castTo(org.nd4j.linalg.api.buffer.DataType.INT64).sumNumber().longValue();
         if (ones + zeros != m.length()) {
@@ -163,6 +168,43 @@ public final class ConnectionMasks {
     public void prune(String layer, long[] flatIndices) {
         requirePrunable(layer, flatIndices);
         setCells(layer, flatIndices, 0.0);
+    }
+
+    /**
+     * {@link #requirePrunable(String, long[])}, where a layer without a mask counts as fully
+     * connected (pruning gives it one, {@link #prune(NetworkAdapter, String, long[])}): it must then
+     * be maskable and the indices within its weights.
+     */
+    public void requirePrunable(NetworkAdapter network, String layer, long[] flatIndices) {
+        if (has(layer)) {
+            requirePrunable(layer, flatIndices);
+            return;
+        }
+        if (!network.layerNames().contains(layer)) {
+            throw new IllegalArgumentException("Cannot prune connections of layer '" + layer + "': no such layer; "
+                    + "layers: " + network.layerNames());
+        }
+        requireMaskable(network, layer);
+        long n = network.paramTable(layer).get(PARAM).length();
+        for (long i : flatIndices) {
+            if (i < 0 || i >= n) {
+                throw new IllegalArgumentException("Cannot prune connection " + i + " of layer '" + layer
+                        + "': its weights have " + n + " entries (0 to " + (n - 1) + ")");
+            }
+        }
+    }
+
+    /**
+     * {@link #prune(String, long[])}; a layer without a mask first gets one with every connection
+     * active (NeST's sparse seed starts so).
+     */
+    public void prune(NetworkAdapter network, String layer, long[] flatIndices) {
+        requirePrunable(network, layer, flatIndices);
+        if (!has(layer)) {
+            INDArray w = network.paramTable(layer).get(PARAM);
+            set(network, layer, Nd4j.ones(w.dataType(), w.shape()));
+        }
+        prune(layer, flatIndices);
     }
 
     /** Writes {@code value} into the mask of {@code layer} at flat 'c'-order indices, whatever its memory order. */

@@ -25,9 +25,21 @@ public final class NestDetails implements GrowthDetails {
         private final double threshold;
         private final java.util.List<Long> candidateSeeds;
         private final java.util.List<Double> candidateLosses;
+        private final int unitsAdded;
+        private final int unitsRemoved;
 
         public Layer(long added, long removed, long active, long total, double threshold) {
             this(added, removed, active, total, threshold, null, null);
+        }
+
+        public Layer(long added, long removed, long active, long total, double threshold,
+                     java.util.List<Long> candidateSeeds, java.util.List<Double> candidateLosses) {
+            this(added, removed, active, total, threshold, candidateSeeds, candidateLosses, 0, 0);
+        }
+
+        /** A layer whose width changed: units (neurons or channels) added and removed, and their connections. */
+        public static Layer units(long added, long removed, long active, long total, int unitsAdded, int unitsRemoved) {
+            return new Layer(added, removed, active, total, 0.0, null, null, unitsAdded, unitsRemoved);
         }
 
         @JsonCreator
@@ -35,7 +47,10 @@ public final class NestDetails implements GrowthDetails {
                      @JsonProperty("active") long active, @JsonProperty("total") long total,
                      @JsonProperty("threshold") double threshold,
                      @JsonProperty("candidateSeeds") java.util.List<Long> candidateSeeds,
-                     @JsonProperty("candidateLosses") java.util.List<Double> candidateLosses) {
+                     @JsonProperty("candidateLosses") java.util.List<Double> candidateLosses,
+                     @JsonProperty("unitsAdded") int unitsAdded, @JsonProperty("unitsRemoved") int unitsRemoved) {
+            this.unitsAdded = unitsAdded;
+            this.unitsRemoved = unitsRemoved;
             this.added = added;
             this.removed = removed;
             this.active = active;
@@ -57,6 +72,18 @@ public final class NestDetails implements GrowthDetails {
         @org.nd4j.shade.jackson.annotation.JsonInclude(org.nd4j.shade.jackson.annotation.JsonInclude.Include.NON_NULL)
         public java.util.List<Double> candidateLosses() {
             return candidateLosses;
+        }
+
+        /** Units (neurons or channels) the event added to this layer. */
+        @JsonProperty("unitsAdded")
+        public int unitsAdded() {
+            return unitsAdded;
+        }
+
+        /** Units (neurons or channels) the event removed from this layer. */
+        @JsonProperty("unitsRemoved")
+        public int unitsRemoved() {
+            return unitsRemoved;
         }
 
         /** Connections woken (connection growth) or added with new units. */
@@ -105,17 +132,21 @@ public final class NestDetails implements GrowthDetails {
             Layer l = (Layer) o;
             return added == l.added && removed == l.removed && active == l.active && total == l.total
                     && Double.compare(threshold, l.threshold) == 0 && Objects.equals(candidateSeeds, l.candidateSeeds)
-                    && Objects.equals(candidateLosses, l.candidateLosses);
+                    && Objects.equals(candidateLosses, l.candidateLosses) && unitsAdded == l.unitsAdded
+                    && unitsRemoved == l.unitsRemoved;
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(added, removed, active, total, threshold, candidateSeeds, candidateLosses);
+            return Objects.hash(added, removed, active, total, threshold, candidateSeeds, candidateLosses, unitsAdded,
+                    unitsRemoved);
         }
 
         @Override
         public String toString() {
-            return "+" + added + (removed > 0 ? " -" + removed : "") + " -> " + active + "/" + total + " active"
+            return (unitsAdded > 0 ? "+" + unitsAdded + " units " : "") + (unitsRemoved > 0 ? "-" + unitsRemoved
+                    + " units " : "") + "+" + added + (removed > 0 ? " -" + removed : "") + " -> " + active + "/"
+                    + total + " active"
                     + String.format(java.util.Locale.ROOT, " (sparsity %.3f, threshold %.3g)", sparsity(), threshold);
         }
     }
@@ -129,7 +160,11 @@ public final class NestDetails implements GrowthDetails {
         this.layers = ImmutableMap.copyOf(layers == null ? Map.of() : layers);
     }
 
-    /** "connections" for connection growth, "featureMaps" for feature-map growth. */
+    /**
+     * "connections" (connection growth), "featureMaps" (feature-map growth), "neurons" (neuron
+     * growth), "prune" (magnitude pruning), "removeUnits" (dead units removed), and the schedule's
+     * "seedWidths" and "seed" ({@link NestSchedule}).
+     */
     @JsonProperty("operation")
     public String operation() {
         return operation;

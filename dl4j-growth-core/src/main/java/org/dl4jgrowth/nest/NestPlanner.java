@@ -47,15 +47,18 @@ public final class NestPlanner implements GrowthPlanner {
     private final int featureMaps;
     private final int kernels;
     private final double prunePercentile;
+    private final boolean removeUnits;
+    private final int neurons;
 
     public NestPlanner(GrowthTrigger when, List<String> layers, double percentile) {
-        this(when, layers, percentile, 0, 0, 0);
+        this(when, layers, percentile, 0, 0, 0, false, 0);
     }
 
     @JsonCreator
     public NestPlanner(@JsonProperty("when") GrowthTrigger when, @JsonProperty("layers") List<String> layers,
                        @JsonProperty("percentile") double percentile, @JsonProperty("featureMaps") int featureMaps,
-                       @JsonProperty("kernels") int kernels, @JsonProperty("prunePercentile") double prunePercentile) {
+                       @JsonProperty("kernels") int kernels, @JsonProperty("prunePercentile") double prunePercentile,
+                       @JsonProperty("removeUnits") boolean removeUnits, @JsonProperty("neurons") int neurons) {
         this.when = Preconditions.checkNotNull(when, "nest: when(trigger) is required");
         this.layers = ImmutableList.copyOf(layers == null ? List.of() : layers);
         Preconditions.checkArgument(percentile >= 0 && percentile < 100,
@@ -68,8 +71,17 @@ public final class NestPlanner implements GrowthPlanner {
         Preconditions.checkArgument(prunePercentile >= 0 && prunePercentile < 100,
                 "nest: pruneConnections(percentile) must be in (0, 100) (got: %s); 1 prunes the smallest 1%% of "
                         + "each layer's active connections", prunePercentile);
-        Preconditions.checkArgument(prunePercentile == 0 || featureMaps == 0,
-                "nest: give one operation per planner: pruneConnections(...) or growFeatureMaps(...), not both");
+        Preconditions.checkArgument(neurons >= 0, "nest: growNeurons(count) needs a count of at least 1 (got: %s)",
+                neurons);
+        Preconditions.checkArgument(neurons == 0 || !this.layers.isEmpty(),
+                "nest: growNeurons(...) grows the dense layers named with layers(...); name at least one");
+        int operations = (prunePercentile > 0 ? 1 : 0) + (featureMaps > 0 ? 1 : 0) + (removeUnits ? 1 : 0)
+                + (neurons > 0 ? 1 : 0);
+        Preconditions.checkArgument(operations <= 1, "nest: give one operation per planner (growConnections is the "
+                + "default; or one of pruneConnections, growFeatureMaps, growNeurons, removeDeadUnits), got %s",
+                operations);
+        this.removeUnits = removeUnits;
+        this.neurons = neurons;
         this.percentile = percentile;
         this.featureMaps = featureMaps;
         this.kernels = kernels;
@@ -84,6 +96,18 @@ public final class NestPlanner implements GrowthPlanner {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** Whether this planner removes dead units (see {@link Builder#removeDeadUnits()}). */
+    @JsonProperty("removeUnits")
+    public boolean removeUnits() {
+        return removeUnits;
+    }
+
+    /** New neurons per neuron growth (0: this planner does not grow neurons). */
+    @JsonProperty("neurons")
+    public int neurons() {
+        return neurons;
     }
 
     @JsonProperty("when")
@@ -119,7 +143,7 @@ public final class NestPlanner implements GrowthPlanner {
      */
     @Override
     public List<String> namedLayers() {
-        List<String> out = new ArrayList<>(featureMaps > 0 ? layers : List.of());
+        List<String> out = new ArrayList<>(featureMaps > 0 || neurons > 0 ? layers : List.of());
         for (String l : when.namedLayers()) {
             if (!out.contains(l)) {
                 out.add(l);
@@ -141,6 +165,12 @@ public final class NestPlanner implements GrowthPlanner {
         }
         if (featureMaps > 0) {
             return growFeatureMaps(context);
+        }
+        if (neurons > 0) {
+            return growNeurons(context, masks);
+        }
+        if (removeUnits) {
+            return removeDeadUnits(context, masks);
         }
         if (prunePercentile > 0) {
             return prune(context, masks);
@@ -259,7 +289,8 @@ public final class NestPlanner implements GrowthPlanner {
      * Magnitude pruning (Han et al. 2015, NeST's pruning phase): each masked layer (or the named
      * ones) puts to sleep the k = ⌈prunePercentile·n/100⌉ of its n active connections with the
      * smallest |w|, ties by the smaller flat index; their weights and optimizer state become 0 at
-     * once. Not yet: magnitudes of batch-norm-folded weights.
+     * once. A layer with a batch norm folded into it is pruned by the folded weights'
+     * magnitudes ({@link #prunedMagnitudes}).
      */
     private Optional<GrowthProposal> prune(PlanningContext context, ConnectionMasks masks) {
         List<String> sites = new ArrayList<>();
@@ -275,7 +306,7 @@ public final class NestPlanner implements GrowthPlanner {
         Map<String, NestDetails.Layer> record = new LinkedHashMap<>();
         for (String l : sites) {
             INDArray mask = masks.get(l);
-            Selection s = smallest(context.network().paramTable(l).get("W"), mask, prunePercentile);
+            Selection s = smallest(prunedMagnitudes(context.network(), l), mask, prunePercentile);
             if (s.indices.length == 0) {
                 continue;
             }
@@ -287,6 +318,156 @@ public final class NestPlanner implements GrowthPlanner {
             return Optional.empty();
         }
         return Optional.of(b.details(new NestDetails("prune", record)).build());
+    }
+
+    /**
+     * The weights whose magnitudes pruning compares: {@code layer}'s W, or, when a batch norm folds
+     * into it ({@link org.dl4jgrowth.network.BatchNorms#foldable}), the folded weights a_j·w: a unit
+     * that its batch norm scales down weighs less than its raw weights say.
+     */
+    static INDArray prunedMagnitudes(org.dl4jgrowth.network.NetworkAdapter net, String layer) {
+        INDArray w = net.paramTable(layer).get("W");
+        String bn = org.dl4jgrowth.network.BatchNorms.foldable(net, layer);
+        if (bn == null) {
+            return w;
+        }
+        INDArray a = org.dl4jgrowth.network.BatchNorms.scale(net, bn).castTo(w.dataType());
+        INDArray folded = w.dup('c');
+        org.nd4j.linalg.factory.Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp(
+                folded, a, folded, w.rank() == 4 ? 0 : 1));
+        return folded;
+    }
+
+    /**
+     * Removes the units of the masked layers (or the named ones) that pruning left with no active
+     * output connection, or with no active input connection and a constant output of 0
+     * ({@link UnitConnections#removable}): each through a unit map that drops them, so every other
+     * unit keeps its parameters, optimizer state and mask exactly and the network computes the same
+     * function. A layer keeps at least one unit.
+     */
+    private Optional<GrowthProposal> removeDeadUnits(PlanningContext context, ConnectionMasks masks) {
+        if (!context.forced() && !when.shouldGrow(context.progress(), context.signals())) {
+            return Optional.empty();
+        }
+        List<String> candidates = new ArrayList<>();
+        for (String l : context.growableLayers()) {
+            if (layers.isEmpty() ? masks.has(l) || consumerMasked(context, masks, l) : layers.contains(l)) {
+                candidates.add(l);
+            }
+        }
+        Map<String, org.dl4jgrowth.rewrite.UnitMap> maps = new LinkedHashMap<>();
+        Map<String, long[]> removed = new LinkedHashMap<>();   // layer -> {connections removed, units removed}
+        for (String l : candidates) {
+            UnitConnections u = UnitConnections.of(context.network(), masks, l);
+            int[] dead = u.removable();
+            if (dead.length == 0) {
+                continue;
+            }
+            maps.put(l, org.dl4jgrowth.rewrite.UnitMap.drop(u.width, dead));
+            long in = 0;
+            for (int j : dead) {
+                in += u.activeIn == null ? u.fanIn : u.activeIn[j];
+            }
+            removed.computeIfAbsent(l, k -> new long[2])[0] += in;
+            removed.get(l)[1] += dead.length;
+            for (Map.Entry<String, long[]> c : u.activeOut.entrySet()) {
+                long out = 0;
+                for (int j : dead) {
+                    out += c.getValue() == null ? u.fanOut.get(c.getKey()) : c.getValue()[j];
+                }
+                removed.computeIfAbsent(c.getKey(), k -> new long[2])[0] += out;
+            }
+        }
+        if (maps.isEmpty()) {
+            return Optional.empty();
+        }
+        // Weights after the event, from the geometry of the whole change (a layer and its consumer
+        // may both lose units).
+        org.dl4jgrowth.rewrite.NetworkRewrite rw = org.dl4jgrowth.rewrite.NetworkRewrite.of(context.network().model());
+        maps.forEach(rw::unitMap);
+        org.dl4jgrowth.rewrite.RewriteGeometry g = rw.plan();
+        GrowthProposal.Builder b = GrowthProposal.builder();
+        maps.forEach(b::unitMap);
+        Map<String, NestDetails.Layer> record = new LinkedHashMap<>();
+        for (Map.Entry<String, long[]> e : removed.entrySet()) {
+            String l = e.getKey();
+            long total = context.network().paramTable(l).get("W").length();
+            long active = masks.has(l) ? masks.active(l) : total;
+            record.put(l, NestDetails.Layer.units(0, e.getValue()[0], active - e.getValue()[0],
+                    weightsAfter(context, g, l), 0, (int) e.getValue()[1]));
+        }
+        return Optional.of(b.details(new NestDetails("removeUnits", record)).build());
+    }
+
+    private static boolean consumerMasked(PlanningContext context, ConnectionMasks masks, String layer) {
+        for (String c : org.dl4jgrowth.rewrite.NetworkRewrite.directConsumers(context.network().model(), layer)) {
+            if (masks.has(c)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code layer}'s weight count after the rewrite {@code g}: its own units and its inputs remapped. */
+    private static long weightsAfter(PlanningContext context, org.dl4jgrowth.rewrite.RewriteGeometry g, String layer) {
+        // shape() hands out the array's own shape: changing it would change the live parameter view.
+        long[] shape = context.network().paramTable(layer).get("W").shape().clone();
+        if (g.rewrites(layer)) {
+            shape[g.site(layer).unitAxis()] = g.site(layer).unitMap().newWidth();
+        }
+        for (org.dl4jgrowth.rewrite.RewriteGeometry.Site s : g.sites()) {
+            for (org.dl4jgrowth.rewrite.RewriteGeometry.Consumer c : s.consumers()) {
+                if (c.layer().equals(layer)) {
+                    shape[c.inputAxis()] -= (long) (s.unitMap().oldWidth() - s.unitMap().newWidth()) * c.block();
+                }
+            }
+        }
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    /**
+     * Neuron growth (the paper's bridging-gradient growth): the named dense layers take turns, one
+     * per event, each gaining {@code neurons} neurons initialised by {@link org.dl4jgrowth.how.BridgingInit}.
+     * With masks, the new neurons' connections start active (a mask's fresh value is 1), most of
+     * them at weight 0: the paper connects a new neuron only where its bridging gradient is large;
+     * here the others may grow by training and go again at the next pruning.
+     */
+    private Optional<GrowthProposal> growNeurons(PlanningContext context, ConnectionMasks masks) {
+        List<String> open = new ArrayList<>();
+        for (String l : layers) {
+            if (context.width(l) < context.maxWidth(l)) {
+                open.add(l);
+            }
+        }
+        if (open.isEmpty() || (!context.forced() && !when.shouldGrow(context.progress(), context.signals()))) {
+            return Optional.empty();
+        }
+        long turns = context.past().stream().filter(e -> e.details() instanceof NestDetails
+                && "neurons".equals(((NestDetails) e.details()).operation())).count();
+        String layer = open.get((int) (turns % open.size()));
+        int width = context.width(layer);
+        int target = Math.min(width + neurons, context.maxWidth(layer));
+        org.dl4jgrowth.rewrite.RewriteGeometry.Site site = org.dl4jgrowth.rewrite.NetworkRewrite
+                .of(context.network().model()).unitMap(layer, org.dl4jgrowth.rewrite.UnitMap.widen(width, target))
+                .plan().site(layer);
+        Map<String, NestDetails.Layer> record = new LinkedHashMap<>();
+        long total = context.network().paramTable(layer).get("W").length();
+        long fanIn = total / width * (target - width);
+        long active = masks.has(layer) ? masks.active(layer) : total;
+        record.put(layer, NestDetails.Layer.units(fanIn, 0, active + fanIn, total + fanIn, target - width, 0));
+        for (org.dl4jgrowth.rewrite.RewriteGeometry.Consumer c : site.consumers()) {
+            long ct = context.network().paramTable(c.layer()).get("W").length();
+            long added = c.fanOutPerUnit() * (target - width);
+            long ca = masks.has(c.layer()) ? masks.active(c.layer()) : ct;
+            record.put(c.layer(), NestDetails.Layer.units(added, 0, ca + added, ct + added, 0, 0));
+        }
+        return Optional.of(GrowthProposal.builder().widen(layer, width, target)
+                .initializer(layer, org.dl4jgrowth.how.UnitInitializer.bridging())
+                .details(new NestDetails("neurons", record)).build());
     }
 
     /** The ⌈p·n/100⌉ active entries of {@code mask} with the smallest |w|, ties by flat index, in index order. */
@@ -371,12 +552,13 @@ public final class NestPlanner implements GrowthPlanner {
         NestPlanner p = (NestPlanner) o;
         return when.equals(p.when) && layers.equals(p.layers) && Double.compare(percentile, p.percentile) == 0
                 && featureMaps == p.featureMaps && kernels == p.kernels
-                && Double.compare(prunePercentile, p.prunePercentile) == 0;
+                && Double.compare(prunePercentile, p.prunePercentile) == 0 && removeUnits == p.removeUnits
+                && neurons == p.neurons;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(when, layers, percentile, featureMaps, kernels, prunePercentile);
+        return Objects.hash(when, layers, percentile, featureMaps, kernels, prunePercentile, removeUnits, neurons);
     }
 
     @Override
@@ -384,6 +566,8 @@ public final class NestPlanner implements GrowthPlanner {
         return "nest{when=" + when + (layers.isEmpty() ? "" : ", layers=" + layers) + (featureMaps > 0
                 ? ", growFeatureMaps=" + featureMaps + " channels, best of " + kernels
                 : prunePercentile > 0 ? ", pruneConnections=" + prunePercentile + "% smallest"
+                : removeUnits ? ", removeDeadUnits"
+                : neurons > 0 ? ", growNeurons=" + neurons + " (bridging)"
                 : ", growConnections=" + percentile + "th percentile") + "}";
     }
 
@@ -395,8 +579,34 @@ public final class NestPlanner implements GrowthPlanner {
         private int featureMaps;
         private int kernels;
         private double prunePercentile;
+        private boolean removeUnits;
+        private int neurons;
 
         private Builder() {
+        }
+
+        /**
+         * Dead-unit removal instead of growth: each event removes the units (neurons, channels) of the
+         * masked layers that have no active output connection, or no active input connection and a
+         * constant output of 0, keeping the network's function exactly (the paper removes every
+         * unit without input or output connections; a unit without inputs but with a nonzero
+         * constant output act(b) stays here until pruning has taken its outputs too).
+         */
+        public Builder removeDeadUnits() {
+            this.removeUnits = true;
+            return this;
+        }
+
+        /**
+         * Neuron growth instead of connection growth: each event adds {@code count} neurons to one of
+         * the dense layers named with {@code layers(...)}, in turn, by the bridging gradient
+         * ({@link org.dl4jgrowth.how.BridgingInit}).
+         */
+        public Builder growNeurons(int count) {
+            Preconditions.checkArgument(count >= 1, "nest: growNeurons(count) needs a count of at least 1 (got: %s)",
+                    count);
+            this.neurons = count;
+            return this;
         }
 
         /** When connections grow, e.g. {@code GrowthTrigger.everyEpochs(1)}. Required. */
@@ -444,7 +654,8 @@ public final class NestPlanner implements GrowthPlanner {
         }
 
         public NestPlanner build() {
-            return new NestPlanner(when, layers, percentile, featureMaps, kernels, prunePercentile);
+            return new NestPlanner(when, layers, percentile, featureMaps, kernels, prunePercentile, removeUnits,
+                    neurons);
         }
     }
 }
