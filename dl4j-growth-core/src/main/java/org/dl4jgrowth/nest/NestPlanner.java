@@ -472,6 +472,12 @@ public final class NestPlanner implements GrowthPlanner {
 
     /** The ⌈p·n/100⌉ active entries of {@code mask} with the smallest |w|, ties by flat index, in index order. */
     static Selection smallest(INDArray weights, INDArray mask, double percentile) {
+        long active = mask.neq(0.0).castTo(org.nd4j.linalg.api.buffer.DataType.INT64).sumNumber().longValue();
+        return smallestCount(weights, mask, (int) Math.ceil(percentile * active / 100.0 - 1e-9));
+    }
+
+    /** The {@code k} active entries of {@code mask} with the smallest |w|, ties by flat index, in index order. */
+    static Selection smallestCount(INDArray weights, INDArray mask, int k) {
         double[] w = weights.dup('c').reshape(weights.length()).toDoubleVector();
         double[] m = mask.dup('c').reshape(mask.length()).toDoubleVector();
         List<Integer> active = new ArrayList<>();
@@ -480,8 +486,8 @@ public final class NestPlanner implements GrowthPlanner {
                 active.add(i);
             }
         }
-        int k = (int) Math.ceil(percentile * active.size() / 100.0 - 1e-9);
-        if (k == 0) {
+        k = Math.min(k, active.size());
+        if (k <= 0) {
             return new Selection(new long[0], Double.NaN);
         }
         active.sort((x, y) -> {

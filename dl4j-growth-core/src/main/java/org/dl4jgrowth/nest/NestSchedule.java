@@ -54,10 +54,21 @@ public final class NestSchedule implements GrowthPlanner {
         private final long until;
         private final long every;
         private final NestPlanner operation;
+        private final Map<String, Double> densities;
 
+        public Phase(long from, long until, long every, NestPlanner operation) {
+            this(from, until, every, operation, null);
+        }
+
+        /**
+         * @param densities for pruning to a density (then {@code operation} is null): each masked
+         *                  layer's active fraction at the phase's last event, by layer name, "*" for
+         *                  the others
+         */
         @JsonCreator
         public Phase(@JsonProperty("from") long from, @JsonProperty("until") long until,
-                     @JsonProperty("every") long every, @JsonProperty("operation") NestPlanner operation) {
+                     @JsonProperty("every") long every, @JsonProperty("operation") NestPlanner operation,
+                     @JsonProperty("densities") Map<String, Double> densities) {
             Preconditions.checkArgument(from >= 0 && until > from, "nest schedule: a phase needs 0 <= from < until "
                     + "(got: from %s, until %s)", from, until);
             Preconditions.checkArgument(every >= 1, "nest schedule: a phase's every must be at least 1 (got: %s)",
@@ -65,7 +76,30 @@ public final class NestSchedule implements GrowthPlanner {
             this.from = from;
             this.until = until;
             this.every = every;
-            this.operation = Preconditions.checkNotNull(operation, "nest schedule: a phase needs an operation");
+            Preconditions.checkArgument((operation == null) != (densities == null), "nest schedule: a phase has an "
+                    + "operation or target densities (pruneTo), exactly one");
+            if (densities != null) {
+                Preconditions.checkArgument(!densities.isEmpty(), "nest schedule: pruneTo needs at least one density");
+                densities.forEach((l, d) -> Preconditions.checkArgument(d != null && d > 0 && d <= 1, "nest schedule: "
+                        + "pruneTo density for layer '%s' must be in (0, 1], the fraction of its connections left "
+                        + "active (got: %s)", l, d));
+            }
+            this.operation = operation;
+            this.densities = densities == null ? null : java.util.Collections.unmodifiableMap(
+                    new LinkedHashMap<>(densities));
+        }
+
+        /** Pruning to a density: each layer's target active fraction ("*": every other layer), or null. */
+        @JsonProperty("densities")
+        @org.nd4j.shade.jackson.annotation.JsonInclude(org.nd4j.shade.jackson.annotation.JsonInclude.Include.NON_NULL)
+        public Map<String, Double> densities() {
+            return densities;
+        }
+
+        /** The target density of {@code layer} in a pruneTo phase, or null if it is not pruned. */
+        Double density(String layer) {
+            Double d = densities.get(layer);
+            return d != null ? d : densities.get("*");
         }
 
         @JsonProperty("from")
@@ -84,13 +118,14 @@ public final class NestSchedule implements GrowthPlanner {
         }
 
         @JsonProperty("operation")
+        @org.nd4j.shade.jackson.annotation.JsonInclude(org.nd4j.shade.jackson.annotation.JsonInclude.Include.NON_NULL)
         public NestPlanner operation() {
             return operation;
         }
 
         /** The {@link NestDetails#operation()} of this phase's events. */
         public String kind() {
-            return kindOf(operation);
+            return operation == null ? "prune" : kindOf(operation);
         }
 
         boolean overlaps(Phase o) {
@@ -100,17 +135,19 @@ public final class NestSchedule implements GrowthPlanner {
         @Override
         public boolean equals(Object o) {
             return o instanceof Phase && from == ((Phase) o).from && until == ((Phase) o).until
-                    && every == ((Phase) o).every && operation.equals(((Phase) o).operation);
+                    && every == ((Phase) o).every && Objects.equals(operation, ((Phase) o).operation)
+                    && Objects.equals(densities, ((Phase) o).densities);
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(from, until, every, operation);
+            return Objects.hash(from, until, every, operation, densities);
         }
 
         @Override
         public String toString() {
-            return kind() + "[" + from + ", " + until + ") every " + every;
+            return kind() + (densities == null ? "" : " to " + densities) + "[" + from + ", " + until + ") every "
+                    + every;
         }
     }
 
@@ -187,7 +224,7 @@ public final class NestSchedule implements GrowthPlanner {
     public List<String> namedLayers() {
         List<String> out = new ArrayList<>();
         for (Phase p : phases) {
-            for (String l : p.operation.namedLayers()) {
+            for (String l : p.operation == null ? List.<String>of() : p.operation.namedLayers()) {
                 if (!out.contains(l)) {
                     out.add(l);
                 }
@@ -242,7 +279,8 @@ public final class NestSchedule implements GrowthPlanner {
             if (i - moment > 1 || servedSince(past, p.kind(), moment)) {
                 continue;
             }
-            Optional<GrowthProposal> out = p.operation.propose(now);
+            Optional<GrowthProposal> out = p.operation == null ? pruneTo(context, p, moment)
+                    : p.operation.propose(now);
             if (out.isPresent()) {
                 return out;
             }
@@ -330,6 +368,48 @@ public final class NestSchedule implements GrowthPlanner {
             return Optional.empty();
         }
         return Optional.of(b.details(new NestDetails("seed", record)).build());
+    }
+
+    /**
+     * One event of a pruneTo phase: each of the layers with a target keeps
+     * ⌈n·d·(D/d)^(1/m)⌉ of its n connections, d its density now, D its target and m the phase's
+     * events left (this one included), so that the densities fall geometrically and reach the
+     * targets at the last event; the smallest (batch-norm-folded) magnitudes go.
+     */
+    private Optional<GrowthProposal> pruneTo(PlanningContext context, Phase p, long moment) {
+        ConnectionMasks masks = new ConnectionMasks(context.companions());
+        long remaining = (p.until - 1 - moment) / p.every + 1;
+        GrowthProposal.Builder b = GrowthProposal.builder();
+        Map<String, NestDetails.Layer> record = new LinkedHashMap<>();
+        for (String l : layers) {
+            Double target = p.density(l);
+            if (target == null) {
+                continue;
+            }
+            // An unmasked layer is fully connected: its first prune gives it a mask.
+            INDArray w = context.network().paramTable(l).get("W");
+            INDArray mask = masks.has(l) ? masks.get(l) : org.nd4j.linalg.factory.Nd4j.ones(w.dataType(), w.shape());
+            long n = mask.length();
+            long active = mask.sumNumber().longValue();
+            double d = active / (double) n;
+            if (d <= target) {
+                continue;
+            }
+            long keep = remaining <= 1 ? (long) Math.ceil(n * target - 1e-9)
+                    : (long) Math.ceil(n * d * Math.pow(target / d, 1.0 / remaining) - 1e-9);
+            int k = (int) (active - Math.max(1, keep));
+            if (k <= 0) {
+                continue;
+            }
+            NestPlanner.Selection s = NestPlanner.smallestCount(NestPlanner.prunedMagnitudes(context.network(), l),
+                    mask, k);
+            b.prune(l, s.indices);
+            record.put(l, new NestDetails.Layer(0, s.indices.length, active - s.indices.length, n, s.threshold));
+        }
+        if (record.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(b.details(new NestDetails("prune", record)).build());
     }
 
     private static boolean happened(List<GrowthEvent> past, String kind) {
@@ -448,6 +528,22 @@ public final class NestSchedule implements GrowthPlanner {
          */
         public Builder prune(long from, long until, long every, double percentile) {
             return phase(from, until, every, op().pruneConnections(percentile).build());
+        }
+
+        /**
+         * Magnitude pruning to target densities every {@code every} iterations in [from, until): at
+         * each event each masked layer keeps a geometric step of the way from its density to
+         * {@code density}, reaching it at the phase's last event (Han et al. 2015's iterative
+         * pruning with retraining between steps).
+         */
+        public Builder pruneTo(long from, long until, long every, double density) {
+            return pruneTo(from, until, every, Map.of("*", density));
+        }
+
+        /** {@link #pruneTo(long, long, long, double)} with a density per layer ("*": the others). */
+        public Builder pruneTo(long from, long until, long every, Map<String, Double> densities) {
+            phases.add(new Phase(from, until, every, null, densities));
+            return this;
         }
 
         /** Any other NeST operation as a phase. */

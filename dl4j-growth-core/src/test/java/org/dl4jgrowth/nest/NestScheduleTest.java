@@ -325,11 +325,43 @@ class NestScheduleTest {
         assertTrue(!java.util.Arrays.equals(raw.indices, s.indices));
     }
 
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void pruningToDensitiesFallsGeometricallyAndReachesTheTargetsAtTheLastEvent(boolean graph) {
+        Map<String, Double> targets = Map.of("h1", 0.1, "*", 0.3);
+        NestSchedule schedule = NestSchedule.builder().layers("h1", "h2", "out").pruneTo(3, 22, 4, targets)
+                .removeDeadUnits(false).build();
+        Model net = TestNets.build(MLP, TestNets.base(42, new Adam(0.01), DataType.FLOAT), graph);
+        GrowthListener growth = new GrowthListener(GrowthPolicy.builder().planner(schedule).build());
+        attach(net, new ScoreIterationListener(10), growth, new CollectScoresListener(1));
+        fit(net, 5, DataType.FLOAT);
+
+        List<GrowthEvent> events = growth.history().events();
+        assertEquals(List.of(3L, 7L, 11L, 15L, 19L), events.stream().map(GrowthEvent::iteration)
+                .collect(Collectors.toList()), "events at 3 + 4k below 22");
+        for (String l : List.of("h1", "h2", "out")) {
+            long n = TestNets.layer(net, l).getParam("W").length();
+            double target = l.equals("h1") ? 0.1 : 0.3;
+            double d = 1;
+            for (int k = 0; k < events.size(); k++) {
+                NestDetails.Layer r = ((NestDetails) events.get(k).details()).layers().get(l);
+                long keep = k == events.size() - 1 ? (long) Math.ceil(n * target - 1e-9)
+                        : (long) Math.ceil(n * d * Math.pow(target / d, 1.0 / (events.size() - k)) - 1e-9);
+                assertEquals(keep, r.active(), l + " event " + k);
+                d = r.active() / (double) n;
+            }
+            assertEquals((long) Math.ceil(n * target - 1e-9), growth.masks().active(l), l + " reaches its target");
+        }
+    }
+
     @Test
     void schedulesSurviveJsonAndBadSchedulesAreRefused() {
         NestSchedule s = NestSchedule.builder().layers("h1", "h2", "out").seed(0.1, 0.5).seedAt(3)
                 .growConnections(4, 100, 10, 90).growNeurons(4, 100, 25, 4, "h1").prune(200, 400, 20, 10)
                 .removeDeadUnits(false).build();
+        NestSchedule t = NestSchedule.builder().layers("h1", "out").pruneTo(0, 100, 10, Map.of("h1", 0.1, "*", 0.25))
+                .build();
+        assertEquals(t, GrowthPolicy.fromJson(GrowthPolicy.builder().planner(t).build().toJson()).planner());
         GrowthPolicy policy = GrowthPolicy.builder().planner(s).build();
         assertEquals(policy, GrowthPolicy.fromJson(policy.toJson()), policy.toJson());
 
@@ -347,6 +379,9 @@ class NestScheduleTest {
         e = assertThrows(IllegalArgumentException.class, () -> NestSchedule.builder().layers("h1")
                 .prune(10, 10, 1, 5).build());
         assertTrue(e.getMessage().contains("from 10, until 10"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> NestSchedule.builder().layers("h1")
+                .pruneTo(0, 10, 1, 1.5).build());
+        assertTrue(e.getMessage().contains("density for layer '*' must be in (0, 1]"), e.getMessage());
     }
 
     @ParameterizedTest(name = "graph={0}")
