@@ -263,7 +263,8 @@ public final class NestSchedule implements GrowthPlanner {
         if (removeDeadUnits && !past.isEmpty()) {
             GrowthEvent last = past.get(past.size() - 1);
             String kind = kind(last);
-            if (("prune".equals(kind) || "seed".equals(kind)) && last.iteration() == i - 1) {
+            // After prunes only: a unit the random seed left unconnected may still gain connections by growth.
+            if ("prune".equals(kind) && last.iteration() == i - 1) {
                 Optional<GrowthProposal> removal = NestPlanner.builder().when(GrowthTrigger.everyIterations(1))
                         .layers(layers.toArray(new String[0])).removeDeadUnits().build().propose(now);
                 if (removal.isPresent()) {

@@ -204,7 +204,7 @@ class NestScheduleTest {
                 .map(e -> e.iteration() + ":" + ((NestDetails) e.details()).operation()).collect(Collectors.toList());
         // Seed at 0 (widths) and 1 (connections); connection growth at 4 and 8; neuron growth at 5,
         // at 9 (its moment 8 was taken by connection growth) and 11; pruning at 14, 18, 22. A
-        // removal may follow a prune or the seed at the next iteration.
+        // removal may follow a prune (never the seed) at the next iteration.
         List<String> scheduled = kinds.stream().filter(k -> !k.endsWith("removeUnits")).collect(Collectors.toList());
         assertEquals(List.of("0:seedWidths", "1:seed", "4:connections", "5:neurons", "8:connections", "9:neurons",
                 "11:neurons", "14:prune", "18:prune", "22:prune"), scheduled, kinds.toString());
@@ -213,6 +213,7 @@ class NestScheduleTest {
             if (d.operation().equals("removeUnits")) {
                 GrowthEvent previous = wholeGrowth.history().events().get(e.index() - 1);
                 assertEquals(previous.iteration() + 1, e.iteration(), "a removal follows its prune at once");
+                assertEquals("prune", ((NestDetails) previous.details()).operation());
             }
             for (GrowthEvent.LayerGrowth g : e.layers()) {
                 NestDetails.Layer l = d.layers().get(g.layer());
@@ -237,7 +238,14 @@ class NestScheduleTest {
             INDArray w = TestNets.layer(whole, l).getParam("W");
             assertEquals(0.0, w.mul(wholeGrowth.masks().get(l).rsub(1.0)).amaxNumber().doubleValue(), 0.0,
                     l + ": dormant weights are 0");
-            assertTrue(wholeGrowth.masks().active(l) < w.length() * 0.5, l + " ends sparser than the seed");
+            for (GrowthEvent e : wholeGrowth.history().events()) {
+                NestDetails d = (NestDetails) e.details();
+                if (d.operation().equals("prune") && d.layers().containsKey(l)) {
+                    NestDetails.Layer r = d.layers().get(l);
+                    assertEquals((long) Math.ceil(0.3 * (r.active() + r.removed()) - 1e-9), r.removed(),
+                            l + ": each prune takes 30% of the active connections");
+                }
+            }
         }
 
         // The same run saved after epoch 2 (iteration 9, inside the grow phase) and restored.
