@@ -20,9 +20,14 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * NeST's growth (Dai, Yin, Jha, "NeST: A Neural Network Synthesis Tool Based on a Grow-and-Prune
- * Paradigm", arXiv 1711.02017), as a planner over {@link ConnectionMasks}. This part implements
- * the paper's <b>connection growth</b>: when the trigger fires, every masked layer (or the named
+ * NeST's growth and pruning (Dai, Yin, Jha, "NeST: A Neural Network Synthesis Tool Based on a
+ * Grow-and-Prune Paradigm", arXiv 1711.02017), as a planner over {@link ConnectionMasks}, one
+ * operation per planner (a {@link NestSchedule} strings them together): connection growth
+ * (the default, below), neuron growth by the bridging gradient ({@link Builder#growNeurons}),
+ * feature-map growth ({@link Builder#growFeatureMaps}), magnitude pruning
+ * ({@link Builder#pruneConnections}) and dead-unit removal ({@link Builder#removeDeadUnits}).
+ *
+ * <p>The paper's <b>connection growth</b>: when the trigger fires, every masked layer (or the named
  * ones) wakes the dormant connections w whose |Σ ∂L/∂w| over the growth data (the paper's
  * |(1/N)·Hᵀ·G|, up to the factor 1/N, which a percentile does not see) is at or above the
  * {@code percentile}-th percentile of that value over the layer's dormant connections: the
@@ -216,12 +221,7 @@ public final class NestPlanner implements GrowthPlanner {
      * the kept draw. The copy's batch norms run in training mode, as in training.
      */
     private Optional<GrowthProposal> growFeatureMaps(PlanningContext context) {
-        List<String> open = new ArrayList<>();
-        for (String l : layers) {
-            if (context.width(l) < context.maxWidth(l)) {
-                open.add(l);
-            }
-        }
+        List<String> open = belowCap(context);
         if (open.isEmpty() || (!context.forced() && !when.shouldGrow(context.progress(), context.signals()))) {
             return Optional.empty();
         }
@@ -272,6 +272,17 @@ public final class NestPlanner implements GrowthPlanner {
                 .initializer(layer, new org.dl4jgrowth.how.SeededInit(org.dl4jgrowth.how.UnitInitializer.random(),
                         seeds[best]))
                 .details(new NestDetails("featureMaps", Map.of(layer, record))).build());
+    }
+
+    /** The named layers that may still grow (below their width caps), in the order named. */
+    private List<String> belowCap(PlanningContext context) {
+        List<String> open = new ArrayList<>();
+        for (String l : layers) {
+            if (context.width(l) < context.maxWidth(l)) {
+                open.add(l);
+            }
+        }
+        return open;
     }
 
     /** The mean per-example loss over {@code data}: DL4J's minibatch mean score, weighted by batch size. */
@@ -351,7 +362,8 @@ public final class NestPlanner implements GrowthPlanner {
         }
         List<String> candidates = new ArrayList<>();
         for (String l : context.growableLayers()) {
-            if (layers.isEmpty() ? masks.has(l) || consumerMasked(context, masks, l) : layers.contains(l)) {
+            // Any growable layer may have lost its outputs (its consumer's mask) or inputs (its own).
+            if (layers.isEmpty() || layers.contains(l)) {
                 candidates.add(l);
             }
         }
@@ -399,15 +411,6 @@ public final class NestPlanner implements GrowthPlanner {
         return Optional.of(b.details(new NestDetails("removeUnits", record)).build());
     }
 
-    private static boolean consumerMasked(PlanningContext context, ConnectionMasks masks, String layer) {
-        for (String c : org.dl4jgrowth.rewrite.NetworkRewrite.directConsumers(context.network().model(), layer)) {
-            if (masks.has(c)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /** {@code layer}'s weight count after the rewrite {@code g}: its own units and its inputs remapped. */
     private static long weightsAfter(PlanningContext context, org.dl4jgrowth.rewrite.RewriteGeometry g, String layer) {
         // shape() hands out the array's own shape: changing it would change the live parameter view.
@@ -437,12 +440,7 @@ public final class NestPlanner implements GrowthPlanner {
      * here the others may grow by training and go again at the next pruning.
      */
     private Optional<GrowthProposal> growNeurons(PlanningContext context, ConnectionMasks masks) {
-        List<String> open = new ArrayList<>();
-        for (String l : layers) {
-            if (context.width(l) < context.maxWidth(l)) {
-                open.add(l);
-            }
-        }
+        List<String> open = belowCap(context);
         if (open.isEmpty() || (!context.forced() && !when.shouldGrow(context.progress(), context.signals()))) {
             return Optional.empty();
         }

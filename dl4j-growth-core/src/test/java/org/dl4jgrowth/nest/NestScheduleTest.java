@@ -152,6 +152,67 @@ class NestScheduleTest {
         assertEquals(14, NetworkRewrite.width(net, "h1"));
     }
 
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void aChannelWithoutOutputsIsRemovedThroughItsBatchNormAndTheOutputStays(boolean graph) {
+        Model net = TestNets.build(TestNets.DIGITS_CNN, TestNets.base(42, new Adam(0.01), DataType.DOUBLE), graph);
+        GrowthListener growth = new GrowthListener(GrowthPolicy.builder().planner(NestPlanner.builder()
+                .when(GrowthTrigger.atIterations(2)).removeDeadUnits().build()).build());
+        // c2 takes nothing from c1's channel 1: that channel (and its batch norm's) has no output.
+        INDArray m2 = Nd4j.ones(DataType.DOUBLE, TestNets.layer(net, "c2").getParam("W").shape());
+        m2.get(NDArrayIndex.all(), NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all()).assign(0);
+        growth.setMask(net, "c2", m2);
+        List<DataSet> data = new ArrayList<>();
+        org.dl4jgrowth.testing.DigitsImages digits = org.dl4jgrowth.testing.DigitsImages.split(DataType.DOUBLE, 5);
+        for (DataSet ds : org.dl4jgrowth.testing.DigitsImages.batches(digits.train(0, 128), 32)) {
+            data.add(ds);
+        }
+        INDArray x = data.get(0).getFeatures();
+        Map<String, Map<String, INDArray>> at = new HashMap<>();
+        TrainingListener before = snapshotAt(2, "before", at, x);
+        TrainingListener after = snapshotAt(2, "after", at, x);
+        attach(net, before, growth, after);
+        if (net instanceof MultiLayerNetwork) {
+            ((MultiLayerNetwork) net).fit(new ExistingDataSetIterator(data), 1);
+        } else {
+            ((ComputationGraph) net).fit(new ExistingDataSetIterator(data), 1);
+        }
+        assertEquals(1, growth.history().size(), growth.history().toString());
+        assertEquals(2, NetworkRewrite.width(net, "c1"));
+        assertEquals(1, ((NestDetails) growth.history().events().get(0).details()).layers().get("c1").unitsRemoved());
+        Map<String, INDArray> b = at.get("before");
+        Map<String, INDArray> a = at.get("after");
+        long[] kept = {0, 2};
+        assertBitEqual(b.get("c1/W").get(NDArrayIndex.indices(kept)), a.get("c1/W"), "c1 W");
+        for (String p : List.of("gamma", "beta", "mean", "log10stdev")) {
+            if (b.containsKey("bn1/" + p)) {
+                assertBitEqual(b.get("bn1/" + p).get(NDArrayIndex.all(), NDArrayIndex.indices(kept)), a.get("bn1/" + p),
+                        "bn1 " + p);
+            }
+        }
+        assertBitEqual(b.get("c2/W").get(NDArrayIndex.all(), NDArrayIndex.indices(kept)), a.get("c2/W"), "c2 W");
+        assertTrue(b.get("output").equalsWithEps(a.get("output"), 1e-12),
+                "the output is unchanged: " + b.get("output").sub(a.get("output")).amaxNumber());
+    }
+
+    private static TrainingListener snapshotAt(int iteration, String key, Map<String, Map<String, INDArray>> into,
+                                               INDArray x) {
+        return new BaseTrainingListener() {
+            @Override
+            public void iterationDone(Model model, int it, int epoch) {
+                if (it != iteration) {
+                    return;
+                }
+                Map<String, INDArray> m = new LinkedHashMap<>();
+                for (String l : List.of("c1", "bn1", "c2")) {
+                    TestNets.layer(model, l).paramTable().forEach((p, v) -> m.put(l + "/" + p, v.dup('c')));
+                }
+                m.put("output", TestNets.output(model, x).dup());
+                into.put(key, m);
+            }
+        };
+    }
+
     /** Records params, Adam state (by param, component), masks and the output on {@code x} at {@code at}. */
     private static TrainingListener probe(int at, Map<String, Object> into, INDArray x, GrowthListener growth) {
         return new BaseTrainingListener() {

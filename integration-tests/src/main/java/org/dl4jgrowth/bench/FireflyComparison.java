@@ -181,24 +181,8 @@ public final class FireflyComparison {
         long start = System.nanoTime();
         System.out.println("Firefly comparison: " + seeds + " seeds, tasks " + names);
         System.out.println(DeviceReport.current());
-        StringBuilder tables = new StringBuilder();
-        for (String name : names) {
-            Task task = task(name);
-            if (task == null) {
-                String skipped = "task " + name + " skipped: Fashion-MNIST is not installed ("
-                        + FashionMnist.INSTALL_HINT + ")";
-                System.out.println(skipped);
-                tables.append(skipped).append("\n\n");
-                continue;
-            }
-            List<Run> runs = run(task, seeds);
-            String table = table(task, runs);
-            System.out.println(table);
-            tables.append(table).append('\n');
-        }
-        System.out.println("==== all tables ====");
-        System.out.print(tables);
-        System.out.printf(Locale.ROOT, "total wall time %.1f min%n", (System.nanoTime() - start) / 6e10);
+        final int n = seeds;
+        BenchTables.run(names, FireflyComparison::task, task -> table(task, run(task, n)), start);
     }
 
     /** The named task, or null when its data is not installed. */

@@ -161,30 +161,19 @@ public final class NestCompression {
         long start = System.nanoTime();
         System.out.println("NeST compression report: LeNet-300-100, " + seeds + " seeds, tasks " + names);
         System.out.println(DeviceReport.current());
-        StringBuilder tables = new StringBuilder();
-        for (String name : names) {
-            Task task = task(name);
-            if (task == null) {
-                String skipped = "task " + name + " skipped: Fashion-MNIST is not installed ("
-                        + FashionMnist.INSTALL_HINT + ")";
-                System.out.println(skipped);
-                tables.append(skipped).append("\n\n");
-                continue;
-            }
-            task = task.withBudget(epochs > 0 ? epochs : task.epochs, pruneEpochs > 1 ? pruneEpochs : task.pruneEpochs);
+        final int n = seeds;
+        final int e = epochs;
+        final int p = pruneEpochs;
+        BenchTables.run(names, NestCompression::task, task -> {
+            Task t = task.withBudget(e > 0 ? e : task.epochs, p > 1 ? p : task.pruneEpochs);
             List<Run> runs = new ArrayList<>();
-            for (int seed = 1; seed <= seeds; seed++) {
+            for (int seed = 1; seed <= n; seed++) {
                 for (Method m : Method.values()) {
-                    runs.add(run(task, m, seed));
+                    runs.add(run(t, m, seed));
                 }
             }
-            String table = table(task, runs);
-            System.out.println(table);
-            tables.append(table).append('\n');
-        }
-        System.out.println("==== all tables ====");
-        System.out.print(tables);
-        System.out.printf(Locale.ROOT, "total %.1f min%n", (System.nanoTime() - start) / 6e10);
+            return table(t, runs);
+        }, start);
     }
 
     /** The named task with its default budget, or null when its data are not installed. */
@@ -321,8 +310,10 @@ public final class NestCompression {
             double[] flops = rs.stream().mapToDouble(Run::flops).toArray();
             double[] acc = rs.stream().mapToDouble(r -> 100 * r.accuracy).toArray();
             double[] secs = rs.stream().mapToDouble(r -> r.seconds).toArray();
-            s.append(String.format(Locale.ROOT, "| %s | %s | %s× | %s | %s%% | %.0f |%n", m.label, pm(params, "%.0f"),
-                    pm(ratio, "%.1f"), pm(flops, "%.0f"), pm(acc, "%.2f"), mean(secs)));
+            s.append(String.format(Locale.ROOT, "| %s | %s | %s× | %s | %s%% | %.0f |%n", m.label,
+                    FireflyComparison.meanStd(params, 0), FireflyComparison.meanStd(ratio, 1),
+                    FireflyComparison.meanStd(flops, 0), FireflyComparison.meanStd(acc, 2),
+                    java.util.Arrays.stream(secs).average().orElse(0)));
         }
         s.append(String.format(Locale.ROOT, "%nDense parameter count %d; per run (layer: weights shape, density "
                 + "of non-zero weights):%n%n", dense));
@@ -340,30 +331,5 @@ public final class NestCompression {
                     r.events.size(), removed));
         }
         return s.toString();
-    }
-
-    static String pm(double[] v, String format) {
-        return String.format(Locale.ROOT, format + " ± " + format, mean(v), std(v));
-    }
-
-    static double mean(double[] v) {
-        double s = 0;
-        for (double x : v) {
-            s += x;
-        }
-        return s / v.length;
-    }
-
-    /** Sample standard deviation (0 for a single value). */
-    static double std(double[] v) {
-        if (v.length < 2) {
-            return 0;
-        }
-        double m = mean(v);
-        double s = 0;
-        for (double x : v) {
-            s += (x - m) * (x - m);
-        }
-        return Math.sqrt(s / (v.length - 1));
     }
 }

@@ -14,6 +14,7 @@ import org.dl4jgrowth.GrowthPolicy;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.nest.NestDetails;
 import org.dl4jgrowth.nest.NestPlanner;
+import org.dl4jgrowth.nest.NestSchedule;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.testing.DigitsImages;
 import org.dl4jgrowth.testing.TestNets;
@@ -42,7 +43,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * NeST's three growth operations (connection growth on masked layers, neuron growth by the bridging
- * gradient, feature-map growth of a convolution) inside {@code fit()} on both network types, with
+ * gradient, feature-map growth of a convolution) and its grow-then-prune schedule inside
+ * {@code fit()} on both network types, with
  * ScoreIterationListener, EvaluativeListener, CheckpointListener and StatsListener all attached,
  * before the GrowthListener or after it: each operation happens, masked weights stay 0, and every
  * DL4J tool keeps working (evaluations, checkpoints and stats reports after the growth).
@@ -54,7 +56,7 @@ class NestBesideDl4jToolsTest {
     static Stream<Arguments> cases() {
         List<Arguments> a = new ArrayList<>();
         for (boolean graph : new boolean[]{false, true}) {
-            for (String op : new String[]{"connections", "bridging", "featureMaps"}) {
+            for (String op : new String[]{"connections", "bridging", "featureMaps", "schedule"}) {
                 for (BesideGrowth.Order order : BesideGrowth.Order.values()) {
                     a.add(Arguments.of(graph, op, order));
                 }
@@ -78,6 +80,11 @@ class NestBesideDl4jToolsTest {
             case "connections":
                 policy = GrowthPolicy.builder().planner(NestPlanner.builder().when(GrowthTrigger.atIterations(5))
                         .growConnections(50).build()).build();
+                break;
+            case "schedule":
+                // Seed at 0, connection growth at 2 and 4, pruning to 30% at 6, 8 and 10.
+                policy = GrowthPolicy.builder().planner(NestSchedule.builder().layers("d1", "d2").seed(0.5, 1.0)
+                        .growConnections(2, 6, 2, 70).pruneTo(6, 11, 2, 0.3).build()).build();
                 break;
             case "bridging":
                 policy = GrowthPolicy.builder().when(GrowthTrigger.atIterations(5)).where(SiteSelector.layers("d1"))
@@ -117,9 +124,28 @@ class NestBesideDl4jToolsTest {
         BesideGrowth.fit(net, DigitsImages.iterator(train), 3);
 
         int iterations = 3 * train.size();
-        assertEquals(1, events.size(), growth.history().toString());
-        assertEquals(5, events.get(0).iteration());
+        if ("schedule".equals(op)) {
+            List<String> kinds = new ArrayList<>();
+            for (GrowthEvent e : events) {
+                String kind = ((NestDetails) e.details()).operation();
+                if (!kind.equals("removeUnits")) {
+                    kinds.add(e.iteration() + ":" + kind);
+                }
+            }
+            assertEquals(List.of("0:seed", "2:connections", "4:connections", "6:prune", "8:prune", "10:prune"), kinds);
+            for (String layer : List.of("d1", "d2")) {
+                INDArray mask = growth.masks().get(layer);
+                INDArray w = TestNets.layer(net, layer).getParam("W");
+                assertEquals(0.0, w.mul(mask.rsub(1.0)).amaxNumber().doubleValue(), 0.0, layer + " dormant at 0");
+                assertTrue(mask.sumNumber().doubleValue() <= Math.ceil(0.3 * mask.length()), layer + " pruned to 30%");
+            }
+        } else {
+            assertEquals(1, events.size(), growth.history().toString());
+            assertEquals(5, events.get(0).iteration());
+        }
         switch (op) {
+            case "schedule":
+                break;
             case "connections":
                 assertEquals("connections", ((NestDetails) events.get(0).details()).operation());
                 for (String layer : List.of("d1", "d2")) {
@@ -140,7 +166,7 @@ class NestBesideDl4jToolsTest {
         assertEquals((iterations - 1) / 4, checkpoints.availableCheckpoints().size(), "checkpoints throughout");
         Model last = graph ? checkpoints.loadCheckpointCG(checkpoints.lastCheckpoint())
                 : checkpoints.loadCheckpointMLN(checkpoints.lastCheckpoint());
-        assertEquals(net.numParams(), last.numParams(), "the last checkpoint holds the grown network");
+        assertEquals(net.numParams(), last.numParams(), "the last checkpoint holds the grown (or narrowed) network");
         assertTrue(storage.getAllUpdatesAfter(storage.listSessionIDs().get(0), StatsListener.TYPE_ID,
                 storage.listWorkerIDsForSession(storage.listSessionIDs().get(0)).get(0), 0).size() >= iterations - 1,
                 "StatsListener reported every iteration");
