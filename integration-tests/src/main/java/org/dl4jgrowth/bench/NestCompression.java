@@ -56,7 +56,9 @@ import java.util.Map;
  * <p>Run it with {@code mvn -B -q -Pnest-compression -pl integration-tests -am -DskipTests verify};
  * arguments (through {@code -Dexec.args}): {@code --seeds N} (default 3), {@code --tasks a,b}
  * (default {@code fashion,digits}), {@code --epochs E} and {@code --prune-epochs P} (override the
- * task's). Without Fashion-MNIST its task is skipped with the install command.
+ * task's), {@code --methods dense,pruning,nest} (default all three) and {@code --densities h1,h2,out}
+ * (default Han et al.'s 0.08,0.09,0.26). Without Fashion-MNIST its task is skipped with the install
+ * command.
  */
 public final class NestCompression {
     /** Han et al.'s per-layer densities for LeNet-300-100 (8%, 9%, 26% of the weights left). */
@@ -82,9 +84,16 @@ public final class NestCompression {
         final int pruneEpochs;
         final double seedDensity;
         final double growPercentile;
+        final Map<String, Double> densities;
 
         Task(String name, DataSet train, DataSet test, int batch, int epochs, int pruneEpochs, double seedDensity,
              double growPercentile) {
+            this(name, train, test, batch, epochs, pruneEpochs, seedDensity, growPercentile, DENSITIES);
+        }
+
+        Task(String name, DataSet train, DataSet test, int batch, int epochs, int pruneEpochs, double seedDensity,
+             double growPercentile, Map<String, Double> densities) {
+            this.densities = densities;
             this.name = name;
             this.train = train;
             this.test = test;
@@ -96,7 +105,12 @@ public final class NestCompression {
         }
 
         Task withBudget(int epochs, int pruneEpochs) {
-            return new Task(name, train, test, batch, epochs, pruneEpochs, seedDensity, growPercentile);
+            return new Task(name, train, test, batch, epochs, pruneEpochs, seedDensity, growPercentile, densities);
+        }
+
+        /** The same task pruned to other per-layer densities (h1, h2, out). */
+        Task withDensities(Map<String, Double> densities) {
+            return new Task(name, train, test, batch, epochs, pruneEpochs, seedDensity, growPercentile, densities);
         }
 
         int iterationsPerEpoch() {
@@ -144,6 +158,8 @@ public final class NestCompression {
         List<String> names = List.of("fashion", "digits");
         int epochs = -1;
         int pruneEpochs = -1;
+        List<Method> methods = List.of(Method.values());
+        Map<String, Double> densities = DENSITIES;
         for (int i = 0; i < args.length; i++) {
             if ("--seeds".equals(args[i]) && i + 1 < args.length) {
                 seeds = Integer.parseInt(args[++i]);
@@ -153,9 +169,24 @@ public final class NestCompression {
                 epochs = Integer.parseInt(args[++i]);
             } else if ("--prune-epochs".equals(args[i]) && i + 1 < args.length) {
                 pruneEpochs = Integer.parseInt(args[++i]);
+            } else if ("--methods".equals(args[i]) && i + 1 < args.length) {
+                List<Method> ms = new ArrayList<>();
+                for (String m : args[++i].split(",")) {
+                    ms.add(Method.valueOf(m.trim().toUpperCase(Locale.ROOT)));
+                }
+                methods = ms;
+            } else if ("--densities".equals(args[i]) && i + 1 < args.length) {
+                String[] d = args[++i].split(",");
+                if (d.length != 3) {
+                    throw new IllegalArgumentException("NestCompression: --densities takes three fractions, for h1, "
+                            + "h2 and out (got: " + String.join(",", d) + ")");
+                }
+                densities = Map.of("h1", Double.parseDouble(d[0]), "h2", Double.parseDouble(d[1]), "out",
+                        Double.parseDouble(d[2]));
             } else {
                 throw new IllegalArgumentException("NestCompression: unknown argument '" + args[i] + "'; use --seeds N, "
-                        + "--tasks fashion,digits, --epochs E, --prune-epochs P");
+                        + "--tasks fashion,digits, --epochs E, --prune-epochs P, --methods dense,pruning,nest, "
+                        + "--densities h1,h2,out");
             }
         }
         long start = System.nanoTime();
@@ -164,11 +195,13 @@ public final class NestCompression {
         final int n = seeds;
         final int e = epochs;
         final int p = pruneEpochs;
+        final List<Method> ms = methods;
+        final Map<String, Double> ds = densities;
         BenchTables.run(names, NestCompression::task, task -> {
-            Task t = task.withBudget(e > 0 ? e : task.epochs, p > 1 ? p : task.pruneEpochs);
+            Task t = task.withBudget(e > 0 ? e : task.epochs, p > 1 ? p : task.pruneEpochs).withDensities(ds);
             List<Run> runs = new ArrayList<>();
             for (int seed = 1; seed <= n; seed++) {
-                for (Method m : Method.values()) {
+                for (Method m : ms) {
                     runs.add(run(t, m, seed));
                 }
             }
@@ -221,7 +254,7 @@ public final class NestCompression {
         if (method == Method.NEST) {
             b.seed(task.seedDensity, 1.0).growConnections(half, pruneFrom, half, task.growPercentile);
         }
-        return b.pruneTo(pruneFrom, pruneUntil, half, DENSITIES).build();
+        return b.pruneTo(pruneFrom, pruneUntil, half, task.densities).build();
     }
 
     public static Run run(Task task, Method method, int seed) {
@@ -292,7 +325,7 @@ public final class NestCompression {
         s.append(String.format(Locale.ROOT, "### %s: LeNet-300-100 (%d-300-100-10), %d train / %d test examples, "
                         + "batch %d, %d + %d epochs, target densities %s%n%n", task.name, inputs,
                 task.train.numExamples(), task.test.numExamples(), task.batch, task.epochs, task.pruneEpochs,
-                DENSITIES));
+                new java.util.TreeMap<>(task.densities)));
         s.append("| method | parameters | compression | FLOPs per example | test accuracy | seconds per run |\n");
         s.append("|---|---|---|---|---|---|\n");
         for (Method m : Method.values()) {
