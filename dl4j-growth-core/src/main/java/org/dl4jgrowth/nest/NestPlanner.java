@@ -367,52 +367,106 @@ public final class NestPlanner implements GrowthPlanner {
                 candidates.add(l);
             }
         }
-        Map<String, org.dl4jgrowth.rewrite.UnitMap> maps = new LinkedHashMap<>();
-        Map<String, long[]> removed = new LinkedHashMap<>();   // layer -> {connections removed, units removed}
+        Map<String, int[]> dead = new LinkedHashMap<>();
         for (String l : candidates) {
-            UnitConnections u = UnitConnections.of(context.network(), masks, l);
-            int[] dead = u.removable();
-            if (dead.length == 0) {
-                continue;
-            }
-            maps.put(l, org.dl4jgrowth.rewrite.UnitMap.drop(u.width, dead));
-            long in = 0;
-            for (int j : dead) {
-                in += u.activeIn == null ? u.fanIn : u.activeIn[j];
-            }
-            removed.computeIfAbsent(l, k -> new long[2])[0] += in;
-            removed.get(l)[1] += dead.length;
-            for (Map.Entry<String, long[]> c : u.activeOut.entrySet()) {
-                long out = 0;
-                for (int j : dead) {
-                    out += c.getValue() == null ? u.fanOut.get(c.getKey()) : c.getValue()[j];
-                }
-                removed.computeIfAbsent(c.getKey(), k -> new long[2])[0] += out;
+            int[] d = UnitConnections.of(context.network(), masks, l).removable();
+            if (d.length > 0) {
+                dead.put(l, d);
             }
         }
-        if (maps.isEmpty()) {
+        return dropUnits(context, masks, dead, "removeUnits");
+    }
+
+    /**
+     * The proposal that drops {@code dropped} units of each layer through unit maps, recorded as
+     * {@code operation}: per layer touched (the narrowed ones and their consumers) the connections
+     * removed, the active and total connections after, and the units removed. Counted on the masks
+     * (every weight of an unmasked layer is active), so a connection between two dropped units is
+     * counted once. Empty when nothing is dropped.
+     */
+    static Optional<GrowthProposal> dropUnits(PlanningContext context, ConnectionMasks masks,
+                                              Map<String, int[]> dropped, String operation) {
+        if (dropped.isEmpty()) {
             return Optional.empty();
         }
-        // Weights after the event, from the geometry of the whole change (a layer and its consumer
-        // may both lose units).
         org.dl4jgrowth.rewrite.NetworkRewrite rw = org.dl4jgrowth.rewrite.NetworkRewrite.of(context.network().model());
-        maps.forEach(rw::unitMap);
-        org.dl4jgrowth.rewrite.RewriteGeometry g = rw.plan();
         GrowthProposal.Builder b = GrowthProposal.builder();
-        maps.forEach(b::unitMap);
-        Map<String, NestDetails.Layer> record = new LinkedHashMap<>();
-        for (Map.Entry<String, long[]> e : removed.entrySet()) {
-            String l = e.getKey();
-            long total = context.network().paramTable(l).get("W").length();
-            long active = masks.has(l) ? masks.active(l) : total;
-            record.put(l, NestDetails.Layer.units(0, e.getValue()[0], active - e.getValue()[0],
-                    weightsAfter(context, g, l), 0, (int) e.getValue()[1]));
+        dropped.forEach((l, units) -> {
+            org.dl4jgrowth.rewrite.UnitMap map = org.dl4jgrowth.rewrite.UnitMap.drop(context.width(l), units);
+            rw.unitMap(l, map);
+            b.unitMap(l, map);
+        });
+        org.dl4jgrowth.rewrite.RewriteGeometry g = rw.plan();
+        List<String> touched = new ArrayList<>(dropped.keySet());
+        for (org.dl4jgrowth.rewrite.RewriteGeometry.Site site : g.sites()) {
+            for (org.dl4jgrowth.rewrite.RewriteGeometry.Consumer c : site.consumers()) {
+                if (!touched.contains(c.layer())) {
+                    touched.add(c.layer());
+                }
+            }
         }
-        return Optional.of(b.details(new NestDetails("removeUnits", record)).build());
+        Map<String, NestDetails.Layer> record = new LinkedHashMap<>();
+        for (String l : touched) {
+            long total = context.network().paramTable(l).get("W").length();
+            long totalAfter = weightsAfter(context, g, l);
+            long active = masks.has(l) ? masks.active(l) : total;
+            long activeAfter = masks.has(l) ? activeAfter(masks.get(l), g, l) : totalAfter;
+            record.put(l, NestDetails.Layer.units(0, active - activeAfter, activeAfter, totalAfter, 0,
+                    dropped.containsKey(l) ? dropped.get(l).length : 0));
+        }
+        return Optional.of(b.details(new NestDetails(operation, record)).build());
+    }
+
+    /** The active entries of {@code layer}'s mask that the rewrite {@code g} keeps (its own units and its inputs). */
+    private static long activeAfter(INDArray mask, org.dl4jgrowth.rewrite.RewriteGeometry g, String layer) {
+        long[] shape = mask.shape();
+        boolean[][] gone = new boolean[shape.length][];
+        if (g.rewrites(layer)) {
+            int axis = g.site(layer).unitAxis();
+            gone[axis] = droppedFlags(g.site(layer).unitMap(), 1, shape[axis]);
+        }
+        for (org.dl4jgrowth.rewrite.RewriteGeometry.Site s : g.sites()) {
+            for (org.dl4jgrowth.rewrite.RewriteGeometry.Consumer c : s.consumers()) {
+                if (c.layer().equals(layer)) {
+                    gone[c.inputAxis()] = droppedFlags(s.unitMap(), c.block(), shape[c.inputAxis()]);
+                }
+            }
+        }
+        double[] m = mask.dup('c').reshape(mask.length()).toDoubleVector();
+        long kept = 0;
+        for (int i = 0; i < m.length; i++) {
+            if (m[i] == 0.0) {
+                continue;
+            }
+            long rest = i;
+            boolean keep = true;
+            for (int axis = shape.length - 1; axis >= 0; axis--) {
+                int coordinate = (int) (rest % shape[axis]);
+                rest /= shape[axis];
+                keep &= gone[axis] == null || !gone[axis][coordinate];
+            }
+            kept += keep ? 1 : 0;
+        }
+        return kept;
+    }
+
+    /** Per index along an axis of {@code length} ({@code block} per unit): whether {@code map} drops its unit. */
+    private static boolean[] droppedFlags(org.dl4jgrowth.rewrite.UnitMap map, int block, long length) {
+        boolean[] keptUnit = new boolean[map.oldWidth()];
+        for (int src : map.sources()) {
+            if (src >= 0) {
+                keptUnit[src] = true;
+            }
+        }
+        boolean[] out = new boolean[(int) length];
+        for (int i = 0; i < length; i++) {
+            out[i] = !keptUnit[i / block];
+        }
+        return out;
     }
 
     /** {@code layer}'s weight count after the rewrite {@code g}: its own units and its inputs remapped. */
-    private static long weightsAfter(PlanningContext context, org.dl4jgrowth.rewrite.RewriteGeometry g, String layer) {
+    static long weightsAfter(PlanningContext context, org.dl4jgrowth.rewrite.RewriteGeometry g, String layer) {
         // shape() hands out the array's own shape: changing it would change the live parameter view.
         long[] shape = context.network().paramTable(layer).get("W").shape().clone();
         if (g.rewrites(layer)) {

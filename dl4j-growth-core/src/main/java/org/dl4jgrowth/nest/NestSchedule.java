@@ -5,7 +5,6 @@ import org.dl4jgrowth.mask.ConnectionMasks;
 import org.dl4jgrowth.plan.GrowthPlanner;
 import org.dl4jgrowth.plan.GrowthProposal;
 import org.dl4jgrowth.plan.PlanningContext;
-import org.dl4jgrowth.rewrite.UnitMap;
 import org.dl4jgrowth.when.GrowthTrigger;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.shade.guava.base.Preconditions;
@@ -297,32 +296,18 @@ public final class NestSchedule implements GrowthPlanner {
 
     /** Seed, first step: every growable layer among {@code layers} keeps its first ⌈r·width⌉ units. */
     private Optional<GrowthProposal> seedWidths(PlanningContext context) {
-        GrowthProposal.Builder b = GrowthProposal.builder();
-        Map<String, NestDetails.Layer> record = new LinkedHashMap<>();
-        boolean any = false;   // r close to 1 may remove no unit anywhere
+        Map<String, int[]> dropped = new LinkedHashMap<>();
         for (String l : layers) {
             if (!context.growableLayers().contains(l)) {
                 continue;
             }
             int width = context.width(l);
             int keep = Math.max(1, (int) Math.ceil(seedWidthScale * width - 1e-9));
-            if (keep == width) {
-                continue;
+            if (keep < width) {   // r close to 1 may remove no unit
+                dropped.put(l, java.util.stream.IntStream.range(keep, width).toArray());
             }
-            int[] dropped = new int[width - keep];
-            for (int j = 0; j < dropped.length; j++) {
-                dropped[j] = keep + j;
-            }
-            b.unitMap(l, UnitMap.drop(width, dropped));
-            long total = context.network().paramTable(l).get("W").length();
-            record.put(l, NestDetails.Layer.units(0, total / width * dropped.length, total / width * keep,
-                    total / width * keep, 0, dropped.length));
-            any = true;
         }
-        if (!any) {
-            return Optional.empty();   // r too close to 1 to remove a unit anywhere
-        }
-        return Optional.of(b.details(new NestDetails("seedWidths", record)).build());
+        return NestPlanner.dropUnits(context, new ConnectionMasks(context.companions()), dropped, "seedWidths");
     }
 
     /**
