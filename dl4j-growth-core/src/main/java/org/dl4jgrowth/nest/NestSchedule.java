@@ -35,7 +35,8 @@ import java.util.SplittableRandom;
  * <p>The schedule keeps no state: what is due follows from the iteration and the events so far,
  * so a run restored from a checkpoint goes on exactly where it was. One event per iteration: an
  * operation due at an iteration taken by another (a dead-unit removal, or an overlapping phase)
- * comes one iteration later; two phases of the same operation must not overlap.
+ * comes one iteration later (with {@code every} 1 the phase's next moment takes its place); two
+ * phases of the same operation must not overlap.
  *
  * <p>Where we depart from the paper: the paper's phases run to convergence and its seed is a
  * user-given sparse network; here phases are iteration windows (fixed budgets, so runs are
