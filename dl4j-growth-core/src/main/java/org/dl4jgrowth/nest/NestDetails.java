@@ -112,7 +112,8 @@ public final class NestDetails implements GrowthDetails {
 
         /**
          * Connection growth: the |Σ ∂L/∂w| at or above which dormant connections woke; feature-map
-         * growth: the kept draw's loss.
+         * growth: the kept draw's loss; pruning: the largest (folded) |w| put to sleep; the
+         * schedule's seed: its density; 0 for events that change widths.
          */
         @JsonProperty("threshold")
         public double threshold() {
