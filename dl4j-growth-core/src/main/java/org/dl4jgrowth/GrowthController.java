@@ -88,6 +88,9 @@ public final class GrowthController {
     private List<String> growable;
     /** Statistics a driver computed elsewhere (a sum over workers), for the next call only. */
     private final Map<String, Object[]> supplied = new LinkedHashMap<>();
+    /** Where gradient statistics are computed when not from growth data (a driver's workers); null: here. */
+    private org.dl4jgrowth.signal.StatisticProvider statisticProvider;
+    private String statisticProviderName;
     private long lastGrowthIteration = -1;
     private int lastGrowthEpoch = -1;
     private BadGrowthAction onBadGrowth = BadGrowthAction.SKIP;
@@ -375,6 +378,21 @@ public final class GrowthController {
     }
 
     /**
+     * Computes every gradient statistic a growth needs with {@code provider} (on a driver's workers
+     * or executors, over their data) instead of from growth data; {@code description} names it in
+     * messages ("Spark, over 4 partitions of the statistic RDD"). Called at the signals step for the
+     * planned sites only. Null clears it. A statistic given with {@link #supplyStatistic} still comes
+     * first; other signals (weight gradients, Firefly's scores) still read growth data.
+     */
+    public synchronized GrowthController statisticProvider(org.dl4jgrowth.signal.StatisticProvider provider,
+                                                           String description) {
+        this.statisticProvider = provider;
+        this.statisticProviderName = provider == null ? null
+                : Preconditions.checkNotNull(description, "statisticProvider(provider, description): give a description");
+        return this;
+    }
+
+    /**
      * Grows now, whatever the trigger says (still within the caps). Not while {@code fit()} runs on
      * another thread: DL4J's networks are not thread-safe (their {@code fit(DataSet)} is not even
      * synchronised), so such a call is refused naming the training thread. From the training thread
@@ -496,11 +514,12 @@ public final class GrowthController {
 
     /** Lazy: nothing is computed unless a trigger, selector or initialiser asks. */
     private org.dl4jgrowth.signal.StatisticSignals signals(Model net) {
-        String source = callData != null ? "the growth data given with this call"
+        String source = statisticProvider != null && callData == null ? statisticProviderName
+                : callData != null ? "the growth data given with this call"
                 : growthData != null ? "the growthData(...) iterator"
                 : "the training minibatch of iteration " + adapter.iterationCount();
         return new org.dl4jgrowth.signal.StatisticSignals(net, this::growthBatches, this::growableLayers, random())
-                .describedAs(source);
+                .describedAs(source).provider(callData == null ? statisticProvider : null);
     }
 
     /**

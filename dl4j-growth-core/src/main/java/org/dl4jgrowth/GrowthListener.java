@@ -51,6 +51,15 @@ import java.util.function.Consumer;
  * (DL4J's networks are not thread-safe). While {@code fit()} runs, a growth asked of the
  * controller from any other thread is refused with an error naming the training thread.
  *
+ * <p>Distributed engines: not on ParallelWrapper's or Spark's workers. Found there (the
+ * wrapper's builder moves the model's listeners onto every worker) it fails at its first callback,
+ * naming the driver to use instead ({@code org.dl4jgrowth.parallel.ParallelGrowth},
+ * {@code org.dl4jgrowth.spark.SparkGrowth}), which grows the master between rounds. A listener
+ * added to the model after its {@code ParallelWrapper} was built is silently dropped by DL4J at the
+ * next {@code ParallelWrapper.fit()} (worker 0 replaces the model's listeners with the wrapper's):
+ * no growth and no error, which no listener can detect; ParallelGrowth refuses a GrowthListener it
+ * finds on the model at each round.
+ *
  * <p>Listener order: listeners before this one see the network before a growth at that iteration,
  * listeners after it see the grown network. A listener placed before it that changes the network's
  * minibatch in its own {@code onForwardPass} changes the default growth data too; give
@@ -133,10 +142,35 @@ public final class GrowthListener extends BaseTrainingListener {
      * learns which thread trains.
      */
     private void started(Model model) {
+        refuseDistributedWorkers();
         noteExistingCheckpoints();
         // Every time (a few listeners to look at): a loop may add this listener again before each fit().
         checkAttachment(model);
         controller.attach(model);
+    }
+
+    /**
+     * DL4J's distributed engines copy a model's listeners onto every worker: ParallelWrapper calls
+     * the same listener from each worker thread with a different replica, Spark calls a copy on each
+     * executor. Growth decided there would differ per replica and be averaged away or break the
+     * engine (its buffers are sized for the old network), so it is refused at the first callback,
+     * before anything trains, naming the driver that grows between rounds instead.
+     */
+    private static void refuseDistributedWorkers() {
+        for (StackTraceElement f : Thread.currentThread().getStackTrace()) {
+            String c = f.getClassName();
+            String engine = c.startsWith("org.deeplearning4j.parallelism.") ? "ParallelWrapper"
+                    : c.startsWith("org.deeplearning4j.spark.") ? "Spark" : null;
+            if (engine != null) {
+                String driver = engine.equals("Spark") ? "org.dl4jgrowth.spark.SparkGrowth"
+                        : "org.dl4jgrowth.parallel.ParallelGrowth";
+                throw new IllegalStateException("A GrowthListener was called on a " + engine + " worker (thread '"
+                        + Thread.currentThread().getName() + "'): " + engine + " copies a model's listeners onto every "
+                        + "worker, so each would grow its own replica. Growth is decided once, on the master, between "
+                        + "rounds: remove the GrowthListener from the model and the " + engine + " wrapper, and train "
+                        + "with " + driver + " and the same policy (GrowthPolicy.newController())");
+            }
+        }
     }
 
     /** Attached twice (or beside another GrowthListener), every trigger would grow the network twice. */

@@ -92,6 +92,56 @@ public abstract class NetworkAdapter {
     /** The network's own listener collection (not a copy). */
     public abstract Collection<TrainingListener> listeners();
 
+    /**
+     * Sets the epoch count. For drivers whose training does not advance it: ParallelWrapper and
+     * Spark train with {@code fit(DataSet)} per minibatch, which never counts epochs.
+     */
+    public abstract void setEpochCount(int epochs);
+
+    /**
+     * The network's updater, made now if it has none: DL4J otherwise makes it lazily inside
+     * {@code fit()}, holding the network's lock, which ParallelWrapper's workers need to copy the
+     * master's updater.
+     */
+    public abstract BaseMultiLayerUpdater<?> ensureUpdater();
+
+    /**
+     * Installs {@code updater} (made for this network, with its state) as the network's own, e.g.
+     * after DL4J's {@code clear()} dropped the solver that held it.
+     */
+    public abstract void setUpdater(BaseMultiLayerUpdater<?> updater);
+
+    /** The configuration as DL4J's JSON, with the counts: what a replica elsewhere is built from. */
+    public abstract String configurationJson();
+
+    /**
+     * The result of {@code mln} or {@code graph}, whichever matches this network: for a driver that
+     * must make an engine's own per-type wrapper (SparkDl4jMultiLayer or SparkComputationGraph).
+     */
+    public abstract <T> T match(java.util.function.Function<MultiLayerNetwork, T> mln,
+                                java.util.function.Function<ComputationGraph, T> graph);
+
+    /**
+     * A new, initialised network of type {@code typeName} ({@link #typeName()}) from
+     * {@link #configurationJson()} and a copy of {@code params}: a replica on another thread or
+     * machine, with no listeners and no optimizer state.
+     */
+    public static NetworkAdapter replica(String typeName, String configurationJson, INDArray params) {
+        INDArray p = params == null ? null : params.dup();
+        if ("MultiLayerNetwork".equals(typeName)) {
+            MultiLayerNetwork m = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(configurationJson));
+            m.init(p, false);
+            return of(m);
+        }
+        if ("ComputationGraph".equals(typeName)) {
+            ComputationGraph g = new ComputationGraph(ComputationGraphConfiguration.fromJson(configurationJson));
+            g.init(p, false);
+            return of(g);
+        }
+        throw new IllegalArgumentException("replica(typeName, ...): MultiLayerNetwork or ComputationGraph (got: "
+                + typeName + ")");
+    }
+
     /** A deep copy of the configuration, with the iteration and epoch counts (which {@code clone()} drops). */
     public abstract Object cloneConfiguration();
 
@@ -353,6 +403,32 @@ public abstract class NetworkAdapter {
         }
 
         @Override
+        public void setEpochCount(int epochs) {
+            net.getLayerWiseConfigurations().setEpochCount(epochs);
+        }
+
+        @Override
+        public String configurationJson() {
+            return net.getLayerWiseConfigurations().toJson();
+        }
+
+        @Override
+        public BaseMultiLayerUpdater<?> ensureUpdater() {
+            return (BaseMultiLayerUpdater<?>) net.getUpdater(true);
+        }
+
+        @Override
+        public void setUpdater(BaseMultiLayerUpdater<?> updater) {
+            net.setUpdater((MultiLayerUpdater) updater);
+        }
+
+        @Override
+        public <T> T match(java.util.function.Function<MultiLayerNetwork, T> mln,
+                           java.util.function.Function<ComputationGraph, T> graph) {
+            return mln.apply(net);
+        }
+
+        @Override
         public Collection<TrainingListener> listeners() {
             return net.getListeners();
         }
@@ -603,6 +679,32 @@ public abstract class NetworkAdapter {
         @Override
         public int epochCount() {
             return graph.getConfiguration().getEpochCount();
+        }
+
+        @Override
+        public void setEpochCount(int epochs) {
+            graph.getConfiguration().setEpochCount(epochs);
+        }
+
+        @Override
+        public String configurationJson() {
+            return graph.getConfiguration().toJson();
+        }
+
+        @Override
+        public BaseMultiLayerUpdater<?> ensureUpdater() {
+            return graph.getUpdater(true);
+        }
+
+        @Override
+        public void setUpdater(BaseMultiLayerUpdater<?> updater) {
+            graph.setUpdater((ComputationGraphUpdater) updater);
+        }
+
+        @Override
+        public <T> T match(java.util.function.Function<MultiLayerNetwork, T> mln,
+                           java.util.function.Function<ComputationGraph, T> graph) {
+            return graph.apply(this.graph);
         }
 
         @Override

@@ -38,6 +38,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     private final Map<String, Double> topValues = new HashMap<>();
     private final Map<String, Long> suppliedExamples = new HashMap<>();
     private final Random random;
+    private StatisticProvider provider;
     private String dataSource = "the growth data";
     private long nanos;
     private long passes;
@@ -60,6 +61,15 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     /** Where the growth data comes from, for messages ("the training minibatch of iteration 12"). */
     public StatisticSignals describedAs(String source) {
         this.dataSource = source;
+        return this;
+    }
+
+    /**
+     * Gradient statistics come from {@code provider} (computed where the data is) instead of the
+     * growth data; null: from the growth data.
+     */
+    public StatisticSignals provider(StatisticProvider provider) {
+        this.provider = provider;
         return this;
     }
 
@@ -154,6 +164,18 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     @Override
     public INDArray gradientStatistic(String layer) {
         INDArray g = statistics.get(layer);
+        if (g == null && provider != null) {
+            StatisticProvider.GradientSum sum = timed(() -> provider.compute(net, layer));
+            if (sum == null || !finite(sum.sum())) {
+                throw new GrowthDataException(layer, "The gradient statistic of layer '" + layer + "' from "
+                        + dataSource + " is " + (sum == null ? "missing" : "not finite (NaN or infinity)")
+                        + ": a worker's activations or gradients overflow on its data; the network was not changed");
+            }
+            passes += sum.batches();
+            examples += sum.examples();
+            supply(layer, sum.sum(), sum.examples());
+            g = sum.sum();
+        }
         if (g == null) {
             g = timed(() -> {
                 List<? extends MultiDataSet> b = batches();

@@ -1,0 +1,329 @@
+package org.dl4jgrowth.parallel;
+
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
+import org.deeplearning4j.parallelism.ParallelWrapper;
+import org.deeplearning4j.util.ModelSerializer;
+import org.dl4jgrowth.GrowthController;
+import org.dl4jgrowth.GrowthEvent;
+import org.dl4jgrowth.GrowthListener;
+import org.dl4jgrowth.GrowthPolicy;
+import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.signal.GradientStatistic;
+import org.dl4jgrowth.testing.DigitsImages;
+import org.dl4jgrowth.testing.NetState;
+import org.dl4jgrowth.testing.TestNets;
+import org.dl4jgrowth.when.GrowthTrigger;
+import org.dl4jgrowth.where.GrowthAmount;
+import org.dl4jgrowth.where.SiteSelector;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.config.Adam;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * ParallelGrowth as a user runs it: DL4J's ParallelWrapper with 2 CPU workers, in both training
+ * modes, on both network types, with DL4J's ScoreIterationListener and a listener of the test's own
+ * on the model; GradMax grows the digits MLP's h1 (4 -> 6 -> 8) after rounds 1 and 3 of 5, from the
+ * statistic summed over the workers. A hang (the deadlock the driver avoids) fails on the timeout.
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class ParallelGrowthTest {
+    private static final int ROUNDS = 5;
+    private static final List<Integer> GROWTH_EPOCHS = List.of(1, 3);
+
+    static GrowthPolicy policy() {
+        return GrowthPolicy.builder().when(GrowthTrigger.atEpochs(1, 3)).where(SiteSelector.layers("h1"))
+                .howMuch(GrowthAmount.add(2)).initializer(UnitInitializer.gradMax()).seed(5).build();
+    }
+
+    static Model net(boolean graph, DataType type) {
+        return TestNets.build(TestNets.DIGITS_MLP, TestNets.base(12, new Adam(0.01), type), graph);
+    }
+
+    /** 8 minibatches of 32 digits (a multiple of the 2 workers: each averaging sees both). */
+    static List<DataSet> trainBatches() {
+        return TestNets.digitsBatches(0, 8);
+    }
+
+    static DataSetIterator statisticData() {
+        return DigitsImages.iterator(TestNets.digitsBatches(8, 4));
+    }
+
+    static double meanLoss(Model net, List<DataSet> batches) {
+        double sum = 0;
+        for (DataSet ds : batches) {
+            sum += net instanceof MultiLayerNetwork ? ((MultiLayerNetwork) net).score(ds)
+                    : ((ComputationGraph) net).score(ds);
+        }
+        return sum / batches.size();
+    }
+
+    static Map<String, INDArray> params(Model net) {
+        Map<String, INDArray> out = new HashMap<>();
+        for (String layer : List.of("h1", "h2", "out")) {
+            TestNets.layer(net, layer).paramTable().forEach((k, v) -> out.put(layer + "/" + k, v.dup()));
+        }
+        return out;
+    }
+
+    /** Every old array is the leading block of its grown successor, bit for bit. */
+    static void assertCarried(Map<String, INDArray> before, Map<String, INDArray> after, String what) {
+        for (Map.Entry<String, INDArray> e : before.entrySet()) {
+            INDArray old = e.getValue();
+            INDArray now = after.get(e.getKey());
+            INDArrayIndex[] idx = new INDArrayIndex[old.rank()];
+            for (int d = 0; d < old.rank(); d++) {
+                idx[d] = NDArrayIndex.interval(0, old.size(d));
+            }
+            assertEquals(old, now.get(idx), what + " " + e.getKey() + " carried exactly");
+        }
+    }
+
+    static Map<String, INDArray> adamState(Model net) {
+        Map<String, INDArray> out = new HashMap<>();
+        NetState.stateByParam(net).forEach((k, list) -> {
+            for (int i = 0; i < list.size(); i++) {
+                out.put(k + "#" + i, list.get(i));
+            }
+        });
+        return out;
+    }
+
+    /** What a run saw, round by round. */
+    static final class Record implements RoundListener {
+        final List<Double> losses = new ArrayList<>();
+        final List<Integer> grownAt = new ArrayList<>();
+        final List<Integer> widths = new ArrayList<>();
+        private final INDArray probe = TestNets.digitsBatches(12, 1).get(0).getFeatures();
+        private Map<String, INDArray> params;
+        private Map<String, INDArray> state;
+        private INDArray output;
+
+        @Override
+        public void roundTrained(int epoch, Model master) {
+            losses.add(meanLoss(master, trainBatches()));
+            params = params(master);
+            state = adamState(master);
+            // The round's optimizer state, not a fresh one (DL4J's clear() drops it at the end of fit()).
+            double moments = 0;
+            for (INDArray a : state.values()) {
+                moments += a.norm1Number().doubleValue();
+            }
+            assertTrue(moments > 0, "Adam's moments survived round " + epoch);
+            output = TestNets.output(master, probe).dup();
+        }
+
+        @Override
+        public void roundEnded(int epoch, Model master, Optional<GrowthEvent> growth) {
+            assertEquals(epoch + 1, TestNets.epochCount(master), "the driver advanced the epoch count");
+            widths.add(NetworkRewrite.width(master, "h1"));
+            if (growth.isPresent()) {
+                grownAt.add(epoch);
+                assertCarried(params, params(master), "parameter");
+                assertCarried(state, adamState(master), "Adam state");
+                // GradMax's new units have zero fan-in: the grown network computes the same function.
+                double diff = TestNets.output(master, probe).sub(output).amaxNumber().doubleValue();
+                assertTrue(diff < 1e-5, "function preserved at round " + epoch + ": " + diff);
+            }
+        }
+    }
+
+    static final class Counting extends BaseTrainingListener {
+        final AtomicInteger iterations = new AtomicInteger();
+
+        @Override
+        public void iterationDone(Model model, int iteration, int epoch) {
+            iterations.incrementAndGet();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}, graph={1}")
+    @CsvSource({"AVERAGING, false", "AVERAGING, true", "SHARED_GRADIENTS, false", "SHARED_GRADIENTS, true"})
+    void growsAtThePlannedRoundsAndKeepsTraining(ParallelWrapper.TrainingMode mode, boolean graph) {
+        Model net = net(graph, DataType.FLOAT);
+        Counting counting = new Counting();
+        ScoreIterationListener score = new ScoreIterationListener(4);
+        net.setListeners(score, counting);
+        Record record = new Record();
+        ParallelGrowth driver = ParallelGrowth.builder(net, policy()).workers(2).trainingMode(mode)
+                .prefetchBuffer(2).statisticOnWorkers(statisticData(), 4).roundListener(record).build();
+
+        driver.fit(DigitsImages.iterator(trainBatches()), ROUNDS);
+
+        assertEquals(GROWTH_EPOCHS, record.grownAt, "grown after the planned rounds");
+        assertEquals(List.of(4, 6, 6, 8, 8), record.widths, "h1's width round by round");
+        assertEquals(2, driver.history().size());
+        assertEquals(8, NetworkRewrite.width(net, "h1"));
+        assertEquals(ROUNDS, TestNets.epochCount(net));
+        for (GrowthEvent e : driver.history().events()) {
+            assertEquals(128, e.signalExamples(), "statistic over the 4 statistic minibatches of 32");
+            assertEquals(4, e.signalPasses());
+        }
+        // The grown network kept training: the epoch-mean loss falls over the rounds and after the last growth.
+        assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(0), "loss falls: " + record.losses);
+        assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(3), "loss falls after the last growth: "
+                + record.losses);
+        // The user's listeners were on the workers every round, and are back on the model as given.
+        assertTrue(counting.iterations.get() >= ROUNDS * trainBatches().size() / 2,
+                "the model's listener saw the rounds: " + counting.iterations.get());
+        List<TrainingListener> now = new ArrayList<>(graph ? ((ComputationGraph) net).getListeners()
+                : ((MultiLayerNetwork) net).getListeners());
+        assertEquals(2, now.size());
+        assertSame(score, now.get(0));
+        assertSame(counting, now.get(1));
+    }
+
+    /** DL4J's own route, a GrowthListener moved onto the workers by the wrapper's builder, fails clearly. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"AVERAGING", "SHARED_GRADIENTS"})
+    void aGrowthListenerOnTheWorkersFailsNamingTheDriver(ParallelWrapper.TrainingMode mode) {
+        MultiLayerNetwork net = (MultiLayerNetwork) net(false, DataType.FLOAT);
+        net.setListeners(new GrowthListener(policy()));
+        double[] before = NetState.of(net).params;
+        ParallelWrapper pw = new ParallelWrapper.Builder<>(net).workers(2).trainingMode(mode).prefetchBuffer(0).build();
+        RuntimeException e = assertThrows(RuntimeException.class,
+                () -> pw.fit(DigitsImages.iterator(trainBatches())));
+        pw.shutdown();
+        String message = chain(e);
+        assertTrue(message.contains("ParallelWrapper worker") && message.contains("org.dl4jgrowth.parallel.ParallelGrowth"),
+                message);
+        assertArrayEquals(before, NetState.of(net).params, "refused before anything trained");
+    }
+
+    @Test
+    void aGrowthListenerOnTheModelIsRefusedBeforeAnyRound() {
+        Model net = net(true, DataType.FLOAT);
+        ((ComputationGraph) net).setListeners(new GrowthListener(policy()));
+        double[] before = NetState.of(net).params;
+        ParallelGrowth driver = ParallelGrowth.builder(net, policy()).build();
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> driver.fit(DigitsImages.iterator(trainBatches()), 1));
+        assertTrue(e.getMessage().contains("remove the GrowthListener"), e.getMessage());
+        assertArrayEquals(before, NetState.of(net).params);
+        assertThrows(IllegalArgumentException.class,
+                () -> ParallelGrowth.builder(net, policy()).trainingMode(ParallelWrapper.TrainingMode.CUSTOM));
+        assertThrows(IllegalArgumentException.class, () -> ParallelGrowth.builder(net, policy()).workers(0));
+    }
+
+    /**
+     * The statistic summed over 2 workers (each on its own replica, with its share of the minibatches)
+     * equals the single-process statistic over the same minibatches: batch norm between the layers,
+     * so the batch boundaries must match, DOUBLE, no dropout.
+     */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void theWorkersStatisticEqualsTheSingleProcessSum(boolean graph) {
+        Model net = TestNets.build(TestNets.DENSE_BN_DENSE_NO_DROPOUT, TestNets.base(3, new Adam(0.01), DataType.DOUBLE),
+                graph);
+        List<DataSet> batches = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            batches.add(TestNets.DENSE_BN_DENSE_NO_DROPOUT.data(16, 30 + i, DataType.DOUBLE));
+        }
+        for (DataSet ds : batches) {
+            TestNets.fit(net, ds);
+        }
+        double[] before = NetState.of(net).params;
+        INDArray single = GradientStatistic.compute(net, "d1", batches);
+        WorkerStatistics workers = new WorkerStatistics(DigitsImages.iterator(batches), 5, 2);
+        org.dl4jgrowth.signal.StatisticProvider.GradientSum sum = workers.compute(net, "d1");
+        assertEquals(80, sum.examples());
+        assertEquals(5, sum.batches());
+        double rel = sum.sum().sub(single).norm2Number().doubleValue() / single.norm2Number().doubleValue();
+        assertTrue(rel < 1e-5, "relative difference " + rel);
+        assertTrue(single.norm2Number().doubleValue() > 0);
+        assertArrayEquals(before, NetState.of(net).params, "the master is only read");
+    }
+
+    /**
+     * A run interrupted after its first growth (round 1) and resumed from the model file and growth
+     * state saved at that round reaches the same widths, at the same rounds, as the run that was not.
+     */
+    @ParameterizedTest(name = "{0}, graph={1}")
+    @CsvSource({"AVERAGING, true", "SHARED_GRADIENTS, false"})
+    void anInterruptedRunResumesToTheSameWidths(ParallelWrapper.TrainingMode mode, boolean graph,
+                                                @TempDir Path dir) throws Exception {
+        Model whole = net(graph, DataType.FLOAT);
+        ParallelGrowth full = ParallelGrowth.builder(whole, policy()).workers(2).trainingMode(mode)
+                .statisticOnWorkers(statisticData(), 4).build();
+        full.fit(DigitsImages.iterator(trainBatches()), ROUNDS);
+
+        Model first = net(graph, DataType.FLOAT);
+        GrowthController controller = policy().newController();
+        File saved = dir.resolve("round-1.zip").toFile();
+        ParallelGrowth interrupted = ParallelGrowth.builder(first, controller).workers(2).trainingMode(mode)
+                .statisticOnWorkers(statisticData(), 4).roundListener(new RoundListener() {
+                    @Override
+                    public void roundEnded(int epoch, Model master, Optional<GrowthEvent> growth) {
+                        controller.writeModel(master, saved, true);
+                        if (epoch == 1) {
+                            throw new IllegalStateException("killed after round 1");
+                        }
+                    }
+                }).build();
+        assertThrows(IllegalStateException.class, () -> interrupted.fit(DigitsImages.iterator(trainBatches()), ROUNDS));
+
+        Model resumed = graph ? ModelSerializer.restoreComputationGraph(saved, true)
+                : ModelSerializer.restoreMultiLayerNetwork(saved, true);
+        assertEquals(2, TestNets.epochCount(resumed));
+        assertEquals(6, NetworkRewrite.width(resumed, "h1"));
+        GrowthController again = policy().newController().restore(GrowthController.stateFrom(saved));
+        ParallelGrowth rest = ParallelGrowth.builder(resumed, again).workers(2).trainingMode(mode)
+                .statisticOnWorkers(statisticData(), 4).build();
+        rest.fit(DigitsImages.iterator(trainBatches()), ROUNDS - 2);
+
+        assertEquals(NetworkRewrite.width(whole, "h1"), NetworkRewrite.width(resumed, "h1"));
+        assertEquals(8, NetworkRewrite.width(resumed, "h1"));
+        assertEquals(ROUNDS, TestNets.epochCount(resumed));
+        assertEquals(epochs(full.history().events()), epochs(again.history().events()));
+        assertTrue(Double.isFinite(meanLoss(resumed, trainBatches())));
+    }
+
+    private static List<Integer> epochs(List<GrowthEvent> events) {
+        List<Integer> out = new ArrayList<>();
+        for (GrowthEvent e : events) {
+            out.add(e.epoch());
+        }
+        return out;
+    }
+
+    private static String chain(Throwable t) {
+        StringBuilder b = new StringBuilder();
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            b.append(c.getMessage()).append(" <- ");
+        }
+        return b.toString();
+    }
+}
