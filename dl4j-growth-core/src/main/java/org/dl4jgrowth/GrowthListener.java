@@ -65,9 +65,10 @@ import java.util.function.Consumer;
  * minibatch in its own {@code onForwardPass} changes the default growth data too; give
  * {@link Builder#growthData} then.
  */
-public final class GrowthListener extends BaseTrainingListener {
-    private final GrowthController controller;
-    private final CheckpointListener checkpoints;
+public final class GrowthListener extends BaseTrainingListener implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    private final transient GrowthController controller;
+    private final transient CheckpointListener checkpoints;
     /** The network's connection masks ({@link GrowthController#masks()}). */
     public org.dl4jgrowth.mask.ConnectionMasks masks() {
         return controller.masks();
@@ -170,6 +171,49 @@ public final class GrowthListener extends BaseTrainingListener {
                         + "rounds: remove the GrowthListener from the model and the " + engine + " wrapper, and train "
                         + "with " + driver + " and the same policy (GrowthPolicy.newController())");
             }
+        }
+    }
+
+    /**
+     * Spark serialises the training master's listeners to its executors (and ND4J's listeners must be
+     * serialisable to get there). A serialised GrowthListener becomes a stand-in that refuses at its
+     * first callback, with the same message as on ParallelWrapper's workers, rather than Spark's
+     * "Task not serializable" naming a field of the controller.
+     */
+    private Object writeReplace() {
+        return new SerialisedCopy();
+    }
+
+    /** What a GrowthListener becomes in another JVM: it refuses to train. */
+    private static final class SerialisedCopy extends BaseTrainingListener implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+
+        private static IllegalStateException refusal() {
+            return new IllegalStateException("A GrowthListener was serialised to a worker (thread '"
+                    + Thread.currentThread().getName() + "'; Spark sends the training master's listeners to every "
+                    + "executor), where each copy would grow its own replica. Growth is decided once, on the driver, "
+                    + "between rounds: remove the GrowthListener from the Spark wrapper and the network, and train "
+                    + "with org.dl4jgrowth.spark.SparkGrowth and the same policy (GrowthPolicy.newController())");
+        }
+
+        @Override
+        public void onEpochStart(Model model) {
+            throw refusal();
+        }
+
+        @Override
+        public void onForwardPass(Model model, List<INDArray> activations) {
+            throw refusal();
+        }
+
+        @Override
+        public void onForwardPass(Model model, Map<String, INDArray> activations) {
+            throw refusal();
+        }
+
+        @Override
+        public void iterationDone(Model model, int iteration, int epoch) {
+            throw refusal();
         }
     }
 

@@ -11,16 +11,11 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.dl4jgrowth.GrowthController;
 import org.dl4jgrowth.GrowthEvent;
 import org.dl4jgrowth.GrowthListener;
-import org.dl4jgrowth.GrowthPolicy;
-import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.signal.GradientStatistic;
 import org.dl4jgrowth.testing.DigitsImages;
 import org.dl4jgrowth.testing.NetState;
 import org.dl4jgrowth.testing.TestNets;
-import org.dl4jgrowth.when.GrowthTrigger;
-import org.dl4jgrowth.where.GrowthAmount;
-import org.dl4jgrowth.where.SiteSelector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,23 +25,17 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.dataset.api.MultiDataSet;
-import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.INDArrayIndex;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.File;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static org.dl4jgrowth.parallel.Rounds.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -61,106 +50,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ParallelGrowthTest {
-    private static final int ROUNDS = 5;
-    private static final List<Integer> GROWTH_EPOCHS = List.of(1, 3);
-
-    static GrowthPolicy policy() {
-        return GrowthPolicy.builder().when(GrowthTrigger.atEpochs(1, 3)).where(SiteSelector.layers("h1"))
-                .howMuch(GrowthAmount.add(2)).initializer(UnitInitializer.gradMax()).seed(5).build();
-    }
-
-    static Model net(boolean graph, DataType type) {
-        return TestNets.build(TestNets.DIGITS_MLP, TestNets.base(12, new Adam(0.01), type), graph);
-    }
-
-    /** 8 minibatches of 32 digits (a multiple of the 2 workers: each averaging sees both). */
-    static List<DataSet> trainBatches() {
-        return TestNets.digitsBatches(0, 8);
-    }
-
-    static DataSetIterator statisticData() {
-        return DigitsImages.iterator(TestNets.digitsBatches(8, 4));
-    }
-
-    static double meanLoss(Model net, List<DataSet> batches) {
-        double sum = 0;
-        for (DataSet ds : batches) {
-            sum += net instanceof MultiLayerNetwork ? ((MultiLayerNetwork) net).score(ds)
-                    : ((ComputationGraph) net).score(ds);
-        }
-        return sum / batches.size();
-    }
-
-    static Map<String, INDArray> params(Model net) {
-        Map<String, INDArray> out = new HashMap<>();
-        for (String layer : List.of("h1", "h2", "out")) {
-            TestNets.layer(net, layer).paramTable().forEach((k, v) -> out.put(layer + "/" + k, v.dup()));
-        }
-        return out;
-    }
-
-    /** Every old array is the leading block of its grown successor, bit for bit. */
-    static void assertCarried(Map<String, INDArray> before, Map<String, INDArray> after, String what) {
-        for (Map.Entry<String, INDArray> e : before.entrySet()) {
-            INDArray old = e.getValue();
-            INDArray now = after.get(e.getKey());
-            INDArrayIndex[] idx = new INDArrayIndex[old.rank()];
-            for (int d = 0; d < old.rank(); d++) {
-                idx[d] = NDArrayIndex.interval(0, old.size(d));
-            }
-            assertEquals(old, now.get(idx), what + " " + e.getKey() + " carried exactly");
-        }
-    }
-
-    static Map<String, INDArray> adamState(Model net) {
-        Map<String, INDArray> out = new HashMap<>();
-        NetState.stateByParam(net).forEach((k, list) -> {
-            for (int i = 0; i < list.size(); i++) {
-                out.put(k + "#" + i, list.get(i));
-            }
-        });
-        return out;
-    }
-
-    /** What a run saw, round by round. */
-    static final class Record implements RoundListener {
-        final List<Double> losses = new ArrayList<>();
-        final List<Integer> grownAt = new ArrayList<>();
-        final List<Integer> widths = new ArrayList<>();
-        private final INDArray probe = TestNets.digitsBatches(12, 1).get(0).getFeatures();
-        private Map<String, INDArray> params;
-        private Map<String, INDArray> state;
-        private INDArray output;
-
-        @Override
-        public void roundTrained(int epoch, Model master) {
-            losses.add(meanLoss(master, trainBatches()));
-            params = params(master);
-            state = adamState(master);
-            // The round's optimizer state, not a fresh one (DL4J's clear() drops it at the end of fit()).
-            double moments = 0;
-            for (INDArray a : state.values()) {
-                moments += a.norm1Number().doubleValue();
-            }
-            assertTrue(moments > 0, "Adam's moments survived round " + epoch);
-            output = TestNets.output(master, probe).dup();
-        }
-
-        @Override
-        public void roundEnded(int epoch, Model master, Optional<GrowthEvent> growth) {
-            assertEquals(epoch + 1, TestNets.epochCount(master), "the driver advanced the epoch count");
-            widths.add(NetworkRewrite.width(master, "h1"));
-            if (growth.isPresent()) {
-                grownAt.add(epoch);
-                assertCarried(params, params(master), "parameter");
-                assertCarried(state, adamState(master), "Adam state");
-                // GradMax's new units have zero fan-in: the grown network computes the same function.
-                double diff = TestNets.output(master, probe).sub(output).amaxNumber().doubleValue();
-                assertTrue(diff < 1e-5, "function preserved at round " + epoch + ": " + diff);
-            }
-        }
-    }
-
     static final class Counting extends BaseTrainingListener {
         final AtomicInteger iterations = new AtomicInteger();
 
@@ -177,7 +66,7 @@ class ParallelGrowthTest {
         Counting counting = new Counting();
         ScoreIterationListener score = new ScoreIterationListener(4);
         net.setListeners(score, counting);
-        Record record = new Record();
+        Rounds.Record record = new Rounds.Record();
         ParallelGrowth driver = ParallelGrowth.builder(net, policy()).workers(2).trainingMode(mode)
                 .prefetchBuffer(2).statisticOnWorkers(statisticData(), 4).roundListener(record).build();
 

@@ -1,0 +1,143 @@
+package org.dl4jgrowth.parallel;
+
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.dl4jgrowth.GrowthEvent;
+import org.dl4jgrowth.GrowthPolicy;
+import org.dl4jgrowth.how.UnitInitializer;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.testing.DigitsImages;
+import org.dl4jgrowth.testing.NetState;
+import org.dl4jgrowth.testing.TestNets;
+import org.dl4jgrowth.when.GrowthTrigger;
+import org.dl4jgrowth.where.GrowthAmount;
+import org.dl4jgrowth.where.SiteSelector;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.config.Adam;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The run the distributed drivers' tests share: the digits MLP (64 -> h1(4) -> h2(4) -> 10, Adam),
+ * GradMax growing h1 by 2 after rounds 1 and 3 (4 -> 6 -> 8), 8 training minibatches of 32 and 4
+ * more for the statistic; and what each round must show.
+ */
+public final class Rounds {
+    public static final int ROUNDS = 5;
+    public static final List<Integer> GROWTH_EPOCHS = List.of(1, 3);
+    public static final List<Integer> WIDTHS = List.of(4, 6, 6, 8, 8);
+
+    private Rounds() {
+    }
+
+    public static GrowthPolicy policy() {
+        return GrowthPolicy.builder().when(GrowthTrigger.atEpochs(1, 3)).where(SiteSelector.layers("h1"))
+                .howMuch(GrowthAmount.add(2)).initializer(UnitInitializer.gradMax()).seed(5).build();
+    }
+
+    public static Model net(boolean graph, DataType type) {
+        return TestNets.build(TestNets.DIGITS_MLP, TestNets.base(12, new Adam(0.01), type), graph);
+    }
+
+    /** 8 minibatches of 32 digits (a multiple of the 2 workers: each averaging sees both). */
+    public static List<DataSet> trainBatches() {
+        return TestNets.digitsBatches(0, 8);
+    }
+
+    public static DataSetIterator statisticData() {
+        return DigitsImages.iterator(TestNets.digitsBatches(8, 4));
+    }
+
+    public static double meanLoss(Model net, List<DataSet> batches) {
+        double sum = 0;
+        for (DataSet ds : batches) {
+            sum += net instanceof MultiLayerNetwork ? ((MultiLayerNetwork) net).score(ds)
+                    : ((ComputationGraph) net).score(ds);
+        }
+        return sum / batches.size();
+    }
+
+    public static Map<String, INDArray> params(Model net) {
+        Map<String, INDArray> out = new HashMap<>();
+        for (String layer : List.of("h1", "h2", "out")) {
+            TestNets.layer(net, layer).paramTable().forEach((k, v) -> out.put(layer + "/" + k, v.dup()));
+        }
+        return out;
+    }
+
+    /** Every old array is the leading block of its grown successor, bit for bit. */
+    public static void assertCarried(Map<String, INDArray> before, Map<String, INDArray> after, String what) {
+        for (Map.Entry<String, INDArray> e : before.entrySet()) {
+            INDArray old = e.getValue();
+            INDArray now = after.get(e.getKey());
+            INDArrayIndex[] idx = new INDArrayIndex[old.rank()];
+            for (int d = 0; d < old.rank(); d++) {
+                idx[d] = NDArrayIndex.interval(0, old.size(d));
+            }
+            assertEquals(old, now.get(idx), what + " " + e.getKey() + " carried exactly");
+        }
+    }
+
+    public static Map<String, INDArray> adamState(Model net) {
+        Map<String, INDArray> out = new HashMap<>();
+        NetState.stateByParam(net).forEach((k, list) -> {
+            for (int i = 0; i < list.size(); i++) {
+                out.put(k + "#" + i, list.get(i));
+            }
+        });
+        return out;
+    }
+
+    /** What a run saw, round by round. */
+    public static final class Record implements RoundListener {
+        public final List<Double> losses = new ArrayList<>();
+        public final List<Integer> grownAt = new ArrayList<>();
+        public final List<Integer> widths = new ArrayList<>();
+        private final INDArray probe = TestNets.digitsBatches(12, 1).get(0).getFeatures();
+        private Map<String, INDArray> params;
+        private Map<String, INDArray> state;
+        private INDArray output;
+
+        @Override
+        public void roundTrained(int epoch, Model master) {
+            losses.add(meanLoss(master, trainBatches()));
+            params = params(master);
+            state = adamState(master);
+            // The round's optimizer state, not a fresh one (DL4J's clear() drops it at the end of fit()).
+            double moments = 0;
+            for (INDArray a : state.values()) {
+                moments += a.norm1Number().doubleValue();
+            }
+            assertTrue(moments > 0, "Adam's moments survived round " + epoch);
+            output = TestNets.output(master, probe).dup();
+        }
+
+        @Override
+        public void roundEnded(int epoch, Model master, Optional<GrowthEvent> growth) {
+            assertEquals(epoch + 1, TestNets.epochCount(master), "the driver advanced the epoch count");
+            widths.add(NetworkRewrite.width(master, "h1"));
+            if (growth.isPresent()) {
+                grownAt.add(epoch);
+                assertCarried(params, params(master), "parameter");
+                assertCarried(state, adamState(master), "Adam state");
+                // GradMax's new units have zero fan-in: the grown network computes the same function.
+                double diff = TestNets.output(master, probe).sub(output).amaxNumber().doubleValue();
+                assertTrue(diff < 1e-5, "function preserved at round " + epoch + ": " + diff);
+            }
+        }
+    }
+
+}

@@ -1,0 +1,247 @@
+package org.dl4jgrowth.spark;
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.deeplearning4j.util.ModelSerializer;
+import org.dl4jgrowth.GrowthController;
+import org.dl4jgrowth.GrowthEvent;
+import org.dl4jgrowth.GrowthListener;
+import org.dl4jgrowth.parallel.RoundListener;
+import org.dl4jgrowth.parallel.Rounds;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.signal.GradientStatistic;
+import org.dl4jgrowth.signal.StatisticProvider;
+import org.dl4jgrowth.testing.NetState;
+import org.dl4jgrowth.testing.TestNets;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.learning.config.Adam;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import static org.dl4jgrowth.parallel.Rounds.GROWTH_EPOCHS;
+import static org.dl4jgrowth.parallel.Rounds.ROUNDS;
+import static org.dl4jgrowth.parallel.Rounds.WIDTHS;
+import static org.dl4jgrowth.parallel.Rounds.meanLoss;
+import static org.dl4jgrowth.parallel.Rounds.net;
+import static org.dl4jgrowth.parallel.Rounds.policy;
+import static org.dl4jgrowth.parallel.Rounds.trainBatches;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * SparkGrowth as a user runs it, on Spark {@code local[2]}: DL4J's SparkDl4jMultiLayer and
+ * SparkComputationGraph with a ParameterAveragingTrainingMaster (saveUpdater(true)), the training
+ * RDD in 2 partitions, GradMax growing the digits MLP's h1 (4 -> 6 -> 8) after rounds 1 and 3 of 5
+ * from the statistic computed on the executors over a 2-partition statistic RDD.
+ */
+@Timeout(value = 300, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class SparkGrowthTest {
+    private static JavaSparkContext sc;
+
+    @BeforeAll
+    static void startSpark() {
+        SparkConf conf = new SparkConf().setMaster("local[2]").setAppName("SparkGrowthTest")
+                // No network but the loopback: the sandbox's hostname need not resolve.
+                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
+                .set("spark.ui.enabled", "false").set("spark.ui.showConsoleProgress", "false");
+        sc = new JavaSparkContext(conf);
+        sc.setLogLevel("WARN");
+    }
+
+    @AfterAll
+    static void stopSpark() {
+        if (sc != null) {
+            sc.stop();
+        }
+    }
+
+    /** One worker per partition, each averaging over 2 of its minibatches; the optimizer state comes back. */
+    static ParameterAveragingTrainingMaster master(boolean saveUpdater) {
+        return new ParameterAveragingTrainingMaster.Builder(32).batchSizePerWorker(32).averagingFrequency(2)
+                .workerPrefetchNumBatches(0).rddTrainingApproach(RDDTrainingApproach.Direct)
+                .saveUpdater(saveUpdater).build();
+    }
+
+    static JavaRDD<DataSet> train() {
+        return sc.parallelize(trainBatches(), 2);
+    }
+
+    static JavaRDD<DataSet> statistic() {
+        return sc.parallelize(TestNets.digitsBatches(8, 4), 2).cache();
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void growsAtThePlannedRoundsAndKeepsTraining(boolean graph) {
+        Model net = net(graph, DataType.FLOAT);
+        // DL4J's own listener on the driver's network: Spark never calls it, and it must stay there.
+        ScoreIterationListener score = new ScoreIterationListener(4);
+        net.setListeners(score);
+        Rounds.Record record = new Rounds.Record();
+        SparkGrowth driver = SparkGrowth.builder(sc, net, policy()).trainingMaster(() -> master(true))
+                .statisticData(statistic()).roundListener(record).build();
+
+        driver.fit(train(), ROUNDS);
+
+        assertEquals(GROWTH_EPOCHS, record.grownAt, "grown after the planned rounds");
+        assertEquals(WIDTHS, record.widths, "h1's width round by round");
+        assertEquals(8, NetworkRewrite.width(net, "h1"));
+        assertEquals(ROUNDS, TestNets.epochCount(net));
+        assertEquals(2, driver.history().size());
+        for (GrowthEvent e : driver.history().events()) {
+            assertEquals(128, e.signalExamples(), "statistic over the 4 statistic minibatches of 32");
+            assertEquals(4, e.signalPasses());
+        }
+        assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(0), "loss falls: " + record.losses);
+        assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(3), "loss falls after the last growth: "
+                + record.losses);
+        List<?> listeners = new ArrayList<>(graph ? ((ComputationGraph) net).getListeners()
+                : ((MultiLayerNetwork) net).getListeners());
+        assertEquals(List.of(score), listeners, "the driver network's listeners are as the user set them");
+    }
+
+    /**
+     * The statistic merged from 2 partitions on the executors equals the single-process statistic
+     * over the same minibatches: batch norm between the layers, DOUBLE, no dropout.
+     */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void theExecutorsStatisticEqualsTheSingleProcessSum(boolean graph) {
+        Model net = TestNets.build(TestNets.DENSE_BN_DENSE_NO_DROPOUT, TestNets.base(3, new Adam(0.01), DataType.DOUBLE),
+                graph);
+        List<DataSet> batches = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            batches.add(TestNets.DENSE_BN_DENSE_NO_DROPOUT.data(16, 30 + i, DataType.DOUBLE));
+        }
+        for (DataSet ds : batches) {
+            TestNets.fit(net, ds);
+        }
+        double[] before = NetState.of(net).params;
+        INDArray single = GradientStatistic.compute(net, "d1", batches);
+        JavaRDD<DataSet> rdd = sc.parallelize(batches, 2);
+        assertEquals(2, rdd.getNumPartitions());
+        StatisticProvider.GradientSum sum = new SparkStatistics(sc, rdd, 2).compute(net, "d1");
+        assertEquals(80, sum.examples());
+        assertEquals(5, sum.batches());
+        double rel = sum.sum().sub(single).norm2Number().doubleValue() / single.norm2Number().doubleValue();
+        assertTrue(single.norm2Number().doubleValue() > 0);
+        assertTrue(rel < 1e-5, "relative difference " + rel);
+        assertArrayEquals(before, NetState.of(net).params, "the driver's network is only read");
+    }
+
+    /**
+     * A job interrupted after its first growth (round 1), resumed from the model file and growth
+     * state saved at that round, reaches the same widths at the same rounds as the job that was not.
+     */
+    @Test
+    void anInterruptedJobResumesToTheSameWidths(@TempDir Path dir) throws Exception {
+        Model whole = net(false, DataType.FLOAT);
+        SparkGrowth full = SparkGrowth.builder(sc, whole, policy()).trainingMaster(() -> master(true))
+                .statisticData(statistic()).build();
+        full.fit(train(), ROUNDS);
+
+        Model first = net(false, DataType.FLOAT);
+        GrowthController controller = policy().newController();
+        File saved = dir.resolve("round-1.zip").toFile();
+        SparkGrowth interrupted = SparkGrowth.builder(sc, first, controller).trainingMaster(() -> master(true))
+                .statisticData(statistic()).roundListener(new RoundListener() {
+                    @Override
+                    public void roundEnded(int epoch, Model m, Optional<GrowthEvent> growth) {
+                        controller.writeModel(m, saved, true);
+                        if (epoch == 1) {
+                            throw new IllegalStateException("killed after round 1");
+                        }
+                    }
+                }).build();
+        assertThrows(IllegalStateException.class, () -> interrupted.fit(train(), ROUNDS));
+
+        MultiLayerNetwork resumed = ModelSerializer.restoreMultiLayerNetwork(saved, true);
+        assertEquals(2, TestNets.epochCount(resumed));
+        assertEquals(6, NetworkRewrite.width(resumed, "h1"));
+        GrowthController again = policy().newController().restore(GrowthController.stateFrom(saved));
+        SparkGrowth rest = SparkGrowth.builder(sc, resumed, again).trainingMaster(() -> master(true))
+                .statisticData(statistic()).build();
+        rest.fit(train(), ROUNDS - 2);
+
+        assertEquals(NetworkRewrite.width(whole, "h1"), NetworkRewrite.width(resumed, "h1"));
+        assertEquals(8, NetworkRewrite.width(resumed, "h1"));
+        assertEquals(ROUNDS, TestNets.epochCount(resumed));
+        assertEquals(epochs(full.history().events()), epochs(again.history().events()));
+        assertEquals(List.of(1, 3), epochs(again.history().events()));
+        assertTrue(Double.isFinite(meanLoss(resumed, trainBatches())));
+    }
+
+    @Test
+    void aMasterThatDropsTheOptimizerStateIsRefused() {
+        Model net = net(false, DataType.FLOAT);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SparkGrowth.builder(sc, net, policy()).trainingMaster(() -> master(false)));
+        assertTrue(e.getMessage().contains("saveUpdater(true)"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> SparkGrowth.builder(sc, net, policy()).build(),
+                "a training master is required");
+    }
+
+    /** DL4J's own route, a GrowthListener on the Spark wrapper (sent to the executors), fails clearly. */
+    @Test
+    void aGrowthListenerOnTheSparkWrapperFailsNamingTheDriver() {
+        MultiLayerNetwork net = (MultiLayerNetwork) net(false, DataType.FLOAT);
+        double[] before = NetState.of(net).params;
+        SparkDl4jMultiLayer spark = new SparkDl4jMultiLayer(sc, net, master(true));
+        spark.setListeners(new GrowthListener(policy()));
+        Exception e = assertThrows(Exception.class, () -> spark.fit(train()));
+        String message = chain(e);
+        assertTrue(message.contains("org.dl4jgrowth.spark.SparkGrowth"), message);
+        assertArrayEquals(before, NetState.of(net).params, "refused before anything trained");
+    }
+
+    @Test
+    void aGrowthListenerOnTheDriversNetworkIsRefusedBeforeAnyRound() {
+        Model net = net(true, DataType.FLOAT);
+        ((ComputationGraph) net).setListeners(new GrowthListener(policy()));
+        double[] before = NetState.of(net).params;
+        SparkGrowth driver = SparkGrowth.builder(sc, net, policy()).trainingMaster(() -> master(true)).build();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> driver.fit(train(), 1));
+        assertTrue(e.getMessage().contains("remove the GrowthListener"), e.getMessage());
+        assertArrayEquals(before, NetState.of(net).params);
+    }
+
+    private static List<Integer> epochs(List<GrowthEvent> events) {
+        List<Integer> out = new ArrayList<>();
+        for (GrowthEvent e : events) {
+            out.add(e.epoch());
+        }
+        return out;
+    }
+
+    private static String chain(Throwable t) {
+        StringBuilder b = new StringBuilder();
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            b.append(c.getMessage()).append(" <- ");
+        }
+        return b.toString();
+    }
+}
