@@ -7,6 +7,7 @@ import org.dl4jgrowth.GrowthEvent;
 import org.dl4jgrowth.GrowthPolicy;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.signal.StatisticProvider;
 import org.dl4jgrowth.testing.DigitsImages;
 import org.dl4jgrowth.testing.NetState;
 import org.dl4jgrowth.testing.TestNets;
@@ -99,6 +100,51 @@ public final class Rounds {
             }
         });
         return out;
+    }
+
+    /** 5 minibatches of 16 for the batch-norm network, DOUBLE: the statistic tests' data. */
+    public static List<DataSet> bnBatches() {
+        List<DataSet> batches = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            batches.add(TestNets.DENSE_BN_DENSE_NO_DROPOUT.data(16, 30 + i, DataType.DOUBLE));
+        }
+        return batches;
+    }
+
+    /** Dense, batch norm, dense (DOUBLE, no dropout), trained a step on each batch so batch norm has statistics. */
+    public static Model bnNet(boolean graph, List<DataSet> batches) {
+        Model net = TestNets.build(TestNets.DENSE_BN_DENSE_NO_DROPOUT, TestNets.base(3, new Adam(0.01), DataType.DOUBLE),
+                graph);
+        for (DataSet ds : batches) {
+            TestNets.fit(net, ds);
+        }
+        return net;
+    }
+
+    /** A distributed sum over {@link #bnBatches()} equals the single-process statistic to 1e-5 relative. */
+    public static void assertSameStatistic(INDArray single, StatisticProvider.GradientSum sum) {
+        assertEquals(80, sum.examples());
+        assertEquals(5, sum.batches());
+        assertTrue(single.norm2Number().doubleValue() > 0);
+        double rel = sum.sum().sub(single).norm2Number().doubleValue() / single.norm2Number().doubleValue();
+        assertTrue(rel < 1e-5, "relative difference " + rel);
+    }
+
+    public static List<Integer> epochs(List<GrowthEvent> events) {
+        List<Integer> out = new ArrayList<>();
+        for (GrowthEvent e : events) {
+            out.add(e.epoch());
+        }
+        return out;
+    }
+
+    /** The messages of an exception and its causes. */
+    public static String chain(Throwable t) {
+        StringBuilder b = new StringBuilder();
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            b.append(c.getMessage()).append(" <- ");
+        }
+        return b.toString();
     }
 
     /** What a run saw, round by round. */

@@ -31,7 +31,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.learning.config.Adam;
 
 import java.io.File;
 import java.nio.file.Path;
@@ -43,6 +42,11 @@ import java.util.concurrent.TimeUnit;
 import static org.dl4jgrowth.parallel.Rounds.GROWTH_EPOCHS;
 import static org.dl4jgrowth.parallel.Rounds.ROUNDS;
 import static org.dl4jgrowth.parallel.Rounds.WIDTHS;
+import static org.dl4jgrowth.parallel.Rounds.chain;
+import static org.dl4jgrowth.parallel.Rounds.epochs;
+import static org.dl4jgrowth.parallel.Rounds.assertSameStatistic;
+import static org.dl4jgrowth.parallel.Rounds.bnNet;
+import static org.dl4jgrowth.parallel.Rounds.bnBatches;
 import static org.dl4jgrowth.parallel.Rounds.meanLoss;
 import static org.dl4jgrowth.parallel.Rounds.net;
 import static org.dl4jgrowth.parallel.Rounds.policy;
@@ -131,25 +135,14 @@ class SparkGrowthTest {
     @ParameterizedTest(name = "graph={0}")
     @ValueSource(booleans = {false, true})
     void theExecutorsStatisticEqualsTheSingleProcessSum(boolean graph) {
-        Model net = TestNets.build(TestNets.DENSE_BN_DENSE_NO_DROPOUT, TestNets.base(3, new Adam(0.01), DataType.DOUBLE),
-                graph);
-        List<DataSet> batches = new ArrayList<>();
-        for (int i = 0; i < 5; i++) {
-            batches.add(TestNets.DENSE_BN_DENSE_NO_DROPOUT.data(16, 30 + i, DataType.DOUBLE));
-        }
-        for (DataSet ds : batches) {
-            TestNets.fit(net, ds);
-        }
+        List<DataSet> batches = bnBatches();
+        Model net = bnNet(graph, batches);
         double[] before = NetState.of(net).params;
         INDArray single = GradientStatistic.compute(net, "d1", batches);
         JavaRDD<DataSet> rdd = sc.parallelize(batches, 2);
         assertEquals(2, rdd.getNumPartitions());
         StatisticProvider.GradientSum sum = new SparkStatistics(sc, rdd, 2).compute(net, "d1");
-        assertEquals(80, sum.examples());
-        assertEquals(5, sum.batches());
-        double rel = sum.sum().sub(single).norm2Number().doubleValue() / single.norm2Number().doubleValue();
-        assertTrue(single.norm2Number().doubleValue() > 0);
-        assertTrue(rel < 1e-5, "relative difference " + rel);
+        assertSameStatistic(single, sum);
         assertArrayEquals(before, NetState.of(net).params, "the driver's network is only read");
     }
 
@@ -229,19 +222,4 @@ class SparkGrowthTest {
         assertArrayEquals(before, NetState.of(net).params);
     }
 
-    private static List<Integer> epochs(List<GrowthEvent> events) {
-        List<Integer> out = new ArrayList<>();
-        for (GrowthEvent e : events) {
-            out.add(e.epoch());
-        }
-        return out;
-    }
-
-    private static String chain(Throwable t) {
-        StringBuilder b = new StringBuilder();
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            b.append(c.getMessage()).append(" <- ");
-        }
-        return b.toString();
-    }
 }
