@@ -71,19 +71,7 @@ class ParallelGrowthTest {
 
         driver.fit(DigitsImages.iterator(trainBatches()), ROUNDS);
 
-        assertEquals(GROWTH_EPOCHS, record.grownAt, "grown after the planned rounds");
-        assertEquals(List.of(4, 6, 6, 8, 8), record.widths, "h1's width round by round");
-        assertEquals(2, driver.history().size());
-        assertEquals(8, NetworkRewrite.width(net, "h1"));
-        assertEquals(ROUNDS, TestNets.epochCount(net));
-        for (GrowthEvent e : driver.history().events()) {
-            assertEquals(128, e.signalExamples(), "statistic over the 4 statistic minibatches of 32");
-            assertEquals(4, e.signalPasses());
-        }
-        // The grown network kept training: the epoch-mean loss falls over the rounds and after the last growth.
-        assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(0), "loss falls: " + record.losses);
-        assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(3), "loss falls after the last growth: "
-                + record.losses);
+        assertGrewAsPlanned(record, driver.history(), net);
         // The user's listeners were on the workers every round, and are back on the model as given.
         assertTrue(counting.iterations.get() >= ROUNDS * trainBatches().size() / 2,
                 "the model's listener saw the rounds: " + counting.iterations.get());

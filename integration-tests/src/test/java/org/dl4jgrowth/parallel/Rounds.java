@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.dl4jgrowth.GrowthEvent;
+import org.dl4jgrowth.GrowthHistory;
 import org.dl4jgrowth.GrowthPolicy;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
@@ -100,6 +101,26 @@ public final class Rounds {
             }
         });
         return out;
+    }
+
+    /**
+     * The run as planned: grown after rounds 1 and 3, h1 4 -> 6 -> 8, the statistic over the 4
+     * statistic minibatches, and the grown network kept training (the epoch-mean loss falls over the
+     * rounds and after the last growth).
+     */
+    public static void assertGrewAsPlanned(Record record, GrowthHistory history, Model net) {
+        assertEquals(GROWTH_EPOCHS, record.grownAt, "grown after the planned rounds");
+        assertEquals(WIDTHS, record.widths, "h1's width round by round");
+        assertEquals(8, NetworkRewrite.width(net, "h1"));
+        assertEquals(ROUNDS, TestNets.epochCount(net));
+        assertEquals(2, history.size());
+        for (GrowthEvent e : history.events()) {
+            assertEquals(128, e.signalExamples(), "statistic over the 4 statistic minibatches of 32");
+            assertEquals(4, e.signalPasses());
+        }
+        assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(0), "loss falls: " + record.losses);
+        assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(3), "loss falls after the last growth: "
+                + record.losses);
     }
 
     /** 5 minibatches of 16 for the batch-norm network, DOUBLE: the statistic tests' data. */

@@ -39,9 +39,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
-import static org.dl4jgrowth.parallel.Rounds.GROWTH_EPOCHS;
 import static org.dl4jgrowth.parallel.Rounds.ROUNDS;
-import static org.dl4jgrowth.parallel.Rounds.WIDTHS;
+import static org.dl4jgrowth.parallel.Rounds.assertGrewAsPlanned;
 import static org.dl4jgrowth.parallel.Rounds.chain;
 import static org.dl4jgrowth.parallel.Rounds.epochs;
 import static org.dl4jgrowth.parallel.Rounds.assertSameStatistic;
@@ -111,18 +110,7 @@ class SparkGrowthTest {
 
         driver.fit(train(), ROUNDS);
 
-        assertEquals(GROWTH_EPOCHS, record.grownAt, "grown after the planned rounds");
-        assertEquals(WIDTHS, record.widths, "h1's width round by round");
-        assertEquals(8, NetworkRewrite.width(net, "h1"));
-        assertEquals(ROUNDS, TestNets.epochCount(net));
-        assertEquals(2, driver.history().size());
-        for (GrowthEvent e : driver.history().events()) {
-            assertEquals(128, e.signalExamples(), "statistic over the 4 statistic minibatches of 32");
-            assertEquals(4, e.signalPasses());
-        }
-        assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(0), "loss falls: " + record.losses);
-        assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(3), "loss falls after the last growth: "
-                + record.losses);
+        assertGrewAsPlanned(record, driver.history(), net);
         List<?> listeners = new ArrayList<>(graph ? ((ComputationGraph) net).getListeners()
                 : ((MultiLayerNetwork) net).getListeners());
         assertEquals(List.of(score), listeners, "the driver network's listeners are as the user set them");
