@@ -21,6 +21,8 @@ import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -77,6 +79,7 @@ public final class SparkGrowth {
     private final GrowthController controller;
     private final Supplier<? extends TrainingMaster<?, ?>> masters;
     private final RoundListener rounds;
+    private final List<TrainingListener> listeners;
 
     private SparkGrowth(Builder b) {
         this.sc = b.sc;
@@ -85,6 +88,7 @@ public final class SparkGrowth {
         this.controller = b.controller;
         this.masters = b.masters;
         this.rounds = b.rounds;
+        this.listeners = b.listeners;
     }
 
     public static Builder builder(JavaSparkContext sc, Model master, GrowthController controller) {
@@ -141,9 +145,11 @@ public final class SparkGrowth {
     private Consumer<JavaRDD<DataSet>> wrap(TrainingMaster<?, ?> tm) {
         return adapter.match(mln -> {
             SparkDl4jMultiLayer s = new SparkDl4jMultiLayer(sc, mln, tm);
+            s.setListeners(listeners);
             return s::fit;
         }, graph -> {
             SparkComputationGraph s = new SparkComputationGraph(sc, graph, tm);
+            s.setListeners(listeners);
             return s::fit;
         });
     }
@@ -179,6 +185,7 @@ public final class SparkGrowth {
         private final GrowthController controller;
         private Supplier<? extends TrainingMaster<?, ?>> masters;
         private RoundListener rounds = new RoundListener() { };
+        private List<TrainingListener> listeners = List.of();
 
         private Builder(JavaSparkContext sc, Model master, GrowthController controller) {
             this.sc = Preconditions.checkNotNull(sc, "SparkGrowth.builder(sc, ...): sc must not be null");
@@ -218,6 +225,29 @@ public final class SparkGrowth {
         /** Growth data read by the controller on the driver ({@link GrowthController#growthData}). */
         public Builder growthData(DataSetIterator data, int batches) {
             controller.growthData(data, batches);
+            return this;
+        }
+
+        /**
+         * DL4J listeners for the executors ({@code ScoreIterationListener}, {@code StatsListener}
+         * with a remote router, ...): set on every Spark wrapper this driver makes, as
+         * {@code SparkDl4jMultiLayer.setListeners} would, so they survive the new wrapper after a
+         * growth. They are serialised to the executors and run on their replicas there.
+         */
+        public Builder listeners(TrainingListener... listeners) {
+            Preconditions.checkNotNull(listeners, "listeners(...): listeners must not be null");
+            List<TrainingListener> list = new ArrayList<>();
+            for (int i = 0; i < listeners.length; i++) {
+                TrainingListener l = Preconditions.checkNotNull(listeners[i],
+                        "listeners(...): listener %s is null", i);
+                if (l instanceof GrowthListener) {
+                    throw new IllegalArgumentException("listeners(...): listener " + i + " is a GrowthListener; "
+                            + "on the executors each copy would grow its own replica. SparkGrowth grows the driver's "
+                            + "network between rounds: give its policy or controller to SparkGrowth.builder instead");
+                }
+                list.add(l);
+            }
+            this.listeners = List.copyOf(list);
             return this;
         }
 

@@ -6,6 +6,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
@@ -33,11 +34,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.io.File;
+import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.dl4jgrowth.parallel.Rounds.ROUNDS;
 import static org.dl4jgrowth.parallel.Rounds.assertGrewAsPlanned;
@@ -64,6 +67,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(value = 300, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class SparkGrowthTest {
     private static JavaSparkContext sc;
+
+    /** Counts iterations on the executors: each gets a deserialised copy, so the count is static. */
+    static final class ExecutorCount extends BaseTrainingListener implements Serializable {
+        private static final long serialVersionUID = 1L;
+        static final AtomicInteger ITERATIONS = new AtomicInteger();
+
+        @Override
+        public void iterationDone(Model model, int iteration, int epoch) {
+            ITERATIONS.incrementAndGet();
+        }
+    }
 
     @BeforeAll
     static void startSpark() {
@@ -105,8 +119,10 @@ class SparkGrowthTest {
         ScoreIterationListener score = new ScoreIterationListener(4);
         net.setListeners(score);
         Rounds.Record record = new Rounds.Record();
+        ExecutorCount.ITERATIONS.set(0);
         SparkGrowth driver = SparkGrowth.builder(sc, net, policy()).trainingMaster(() -> master(true))
-                .statisticData(statistic()).roundListener(record).build();
+                .statisticData(statistic()).listeners(new ScoreIterationListener(4), new ExecutorCount())
+                .roundListener(record).build();
 
         driver.fit(train(), ROUNDS);
 
@@ -114,6 +130,9 @@ class SparkGrowthTest {
         List<?> listeners = new ArrayList<>(graph ? ((ComputationGraph) net).getListeners()
                 : ((MultiLayerNetwork) net).getListeners());
         assertEquals(List.of(score), listeners, "the driver network's listeners are as the user set them");
+        // The executors' listeners were on every wrapper, the ones made after each growth too: each
+        // round's 8 minibatches are fitted by the 2 workers, each minibatch once.
+        assertEquals(ROUNDS * trainBatches().size(), ExecutorCount.ITERATIONS.get(), "executor iterations");
     }
 
     /**
@@ -174,6 +193,15 @@ class SparkGrowthTest {
         assertEquals(epochs(full.history().events()), epochs(again.history().events()));
         assertEquals(List.of(1, 3), epochs(again.history().events()));
         assertTrue(Double.isFinite(meanLoss(resumed, trainBatches())));
+    }
+
+    @Test
+    void aGrowthListenerForTheExecutorsIsRefusedWhenGiven() {
+        Model net = net(false, DataType.FLOAT);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SparkGrowth.builder(sc, net, policy()).listeners(new ScoreIterationListener(1),
+                        new GrowthListener(policy())));
+        assertTrue(e.getMessage().contains("listener 1 is a GrowthListener"), e.getMessage());
     }
 
     @Test
