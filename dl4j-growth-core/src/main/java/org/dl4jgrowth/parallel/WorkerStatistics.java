@@ -49,7 +49,7 @@ final class WorkerStatistics implements StatisticProvider {
         while (n < batches && data.hasNext()) {
             MultiDataSet ds = NetworkAdapter.detached(NetworkAdapter.toMulti(data.next()));
             shares.get(n % workers).add(ds);
-            examples += ds.getFeatures(0).size(0);
+            examples += org.dl4jgrowth.signal.StatisticSignals.examplesCounted(ds);
             n++;
         }
         if (n == 0) {

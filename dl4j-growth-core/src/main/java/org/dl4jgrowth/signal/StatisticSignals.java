@@ -299,9 +299,9 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     /**
      * The examples that contribute to the statistic: all of them, or with label masks those whose
      * mask is non-zero somewhere (a masked-out example adds nothing to G, so the mean is over the
-     * others).
+     * others). The distributed drivers count their partial sums' examples with it too.
      */
-    static long examplesCounted(MultiDataSet ds) {
+    public static long examplesCounted(MultiDataSet ds) {
         long n = ds.getFeatures(0).size(0);
         INDArray[] masks = ds.getLabelsMaskArrays();
         if (masks == null) {

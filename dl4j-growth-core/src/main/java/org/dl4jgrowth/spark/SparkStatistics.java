@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.dl4jgrowth.network.NetworkAdapter;
 import org.dl4jgrowth.signal.GradientStatistic;
 import org.dl4jgrowth.signal.StatisticProvider;
+import org.dl4jgrowth.signal.StatisticSignals;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -103,9 +104,9 @@ public final class SparkStatistics implements StatisticProvider {
             List<MultiDataSet> batches = new ArrayList<>();
             long examples = 0;
             while (partition.hasNext()) {
-                DataSet ds = partition.next();
-                batches.add(NetworkAdapter.toMulti(ds));
-                examples += ds.getFeatures().size(0);
+                MultiDataSet ds = NetworkAdapter.toMulti(partition.next());
+                batches.add(ds);
+                examples += StatisticSignals.examplesCounted(ds);
             }
             if (batches.isEmpty()) {
                 return Collections.emptyIterator();

@@ -19,6 +19,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
@@ -142,9 +143,28 @@ public final class Rounds {
         return net;
     }
 
-    /** A distributed sum over {@link #bnBatches()} equals the single-process statistic to 1e-5 relative. */
-    public static void assertSameStatistic(INDArray single, StatisticProvider.GradientSum sum) {
-        assertEquals(80, sum.examples());
+    /**
+     * {@link #bnBatches()} with per-example label masks: every fourth example of each minibatch
+     * masked out, so 60 of the 80 examples count (a masked example adds nothing to the statistic).
+     */
+    public static List<DataSet> maskedBnBatches() {
+        List<DataSet> out = new ArrayList<>();
+        for (DataSet ds : bnBatches()) {
+            INDArray mask = Nd4j.ones(DataType.DOUBLE, ds.numExamples(), 1);
+            for (int i = 0; i < ds.numExamples(); i += 4) {
+                mask.putScalar(i, 0, 0.0);
+            }
+            out.add(new DataSet(ds.getFeatures(), ds.getLabels(), null, mask));
+        }
+        return out;
+    }
+
+    /**
+     * A distributed sum over {@link #bnBatches()} (or {@link #maskedBnBatches()}) equals the
+     * single-process statistic to 1e-5 relative, and counts the examples that contribute.
+     */
+    public static void assertSameStatistic(INDArray single, StatisticProvider.GradientSum sum, long examples) {
+        assertEquals(examples, sum.examples(), "examples counted");
         assertEquals(5, sum.batches());
         assertTrue(single.norm2Number().doubleValue() > 0);
         double rel = sum.sum().sub(single).norm2Number().doubleValue() / single.norm2Number().doubleValue();
