@@ -7,15 +7,11 @@ import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
 import org.deeplearning4j.parallelism.ParallelWrapper;
-import org.deeplearning4j.util.ModelSerializer;
 import org.dl4jgrowth.GrowthController;
-import org.dl4jgrowth.GrowthEvent;
 import org.dl4jgrowth.GrowthListener;
-import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.signal.GradientStatistic;
 import org.dl4jgrowth.testing.DigitsImages;
 import org.dl4jgrowth.testing.NetState;
-import org.dl4jgrowth.testing.TestNets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,7 +26,6 @@ import java.io.File;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -149,31 +144,16 @@ class ParallelGrowthTest {
         GrowthController controller = policy().newController();
         File saved = dir.resolve("round-1.zip").toFile();
         ParallelGrowth interrupted = ParallelGrowth.builder(first, controller).workers(2).trainingMode(mode)
-                .statisticOnWorkers(statisticData(), 4).roundListener(new RoundListener() {
-                    @Override
-                    public void roundEnded(int epoch, Model master, Optional<GrowthEvent> growth) {
-                        controller.writeModel(master, saved, true);
-                        if (epoch == 1) {
-                            throw new IllegalStateException("killed after round 1");
-                        }
-                    }
-                }).build();
+                .statisticOnWorkers(statisticData(), 4).roundListener(savingAndKilledAfterRound1(controller, saved)).build();
         assertThrows(IllegalStateException.class, () -> interrupted.fit(DigitsImages.iterator(trainBatches()), ROUNDS));
 
-        Model resumed = graph ? ModelSerializer.restoreComputationGraph(saved, true)
-                : ModelSerializer.restoreMultiLayerNetwork(saved, true);
-        assertEquals(2, TestNets.epochCount(resumed));
-        assertEquals(6, NetworkRewrite.width(resumed, "h1"));
+        Model resumed = restoredAtRound1(saved, graph);
         GrowthController again = policy().newController().restore(GrowthController.stateFrom(saved));
         ParallelGrowth rest = ParallelGrowth.builder(resumed, again).workers(2).trainingMode(mode)
                 .statisticOnWorkers(statisticData(), 4).build();
         rest.fit(DigitsImages.iterator(trainBatches()), ROUNDS - 2);
 
-        assertEquals(NetworkRewrite.width(whole, "h1"), NetworkRewrite.width(resumed, "h1"));
-        assertEquals(8, NetworkRewrite.width(resumed, "h1"));
-        assertEquals(ROUNDS, TestNets.epochCount(resumed));
-        assertEquals(epochs(full.history().events()), epochs(again.history().events()));
-        assertTrue(Double.isFinite(meanLoss(resumed, trainBatches())));
+        assertResumedLikeTheWhole(whole, full.history(), resumed, again.history());
     }
 
 }

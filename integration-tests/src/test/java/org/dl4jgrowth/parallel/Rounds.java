@@ -3,6 +3,8 @@ package org.dl4jgrowth.parallel;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.dl4jgrowth.GrowthController;
 import org.dl4jgrowth.GrowthEvent;
 import org.dl4jgrowth.GrowthHistory;
 import org.dl4jgrowth.GrowthPolicy;
@@ -24,6 +26,7 @@ import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 
+import java.io.File;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -122,6 +125,41 @@ public final class Rounds {
         assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(0), "loss falls: " + record.losses);
         assertTrue(record.losses.get(ROUNDS - 1) < record.losses.get(3), "loss falls after the last growth: "
                 + record.losses);
+    }
+
+    /**
+     * Saves the model and growth state after every round to {@code saved}, and kills the run after
+     * round 1 (its first growth), as a crash would.
+     */
+    public static RoundListener savingAndKilledAfterRound1(GrowthController controller, File saved) {
+        return new RoundListener() {
+            @Override
+            public void roundEnded(int epoch, Model master, Optional<GrowthEvent> growth) {
+                controller.writeModel(master, saved, true);
+                if (epoch == 1) {
+                    throw new IllegalStateException("killed after round 1");
+                }
+            }
+        };
+    }
+
+    /** The model saved at round 1: the epoch count moved on, h1 grown once. */
+    public static Model restoredAtRound1(File saved, boolean graph) throws java.io.IOException {
+        Model resumed = graph ? ModelSerializer.restoreComputationGraph(saved, true)
+                : ModelSerializer.restoreMultiLayerNetwork(saved, true);
+        assertEquals(2, TestNets.epochCount(resumed));
+        assertEquals(6, NetworkRewrite.width(resumed, "h1"));
+        return resumed;
+    }
+
+    /** The resumed run reached what the uninterrupted one did: widths, epochs, growth rounds. */
+    public static void assertResumedLikeTheWhole(Model whole, GrowthHistory full, Model resumed, GrowthHistory again) {
+        assertEquals(NetworkRewrite.width(whole, "h1"), NetworkRewrite.width(resumed, "h1"));
+        assertEquals(8, NetworkRewrite.width(resumed, "h1"));
+        assertEquals(ROUNDS, TestNets.epochCount(resumed));
+        assertEquals(epochs(full.events()), epochs(again.events()));
+        assertEquals(GROWTH_EPOCHS, epochs(again.events()));
+        assertTrue(Double.isFinite(meanLoss(resumed, trainBatches())));
     }
 
     /** 5 minibatches of 16 for the batch-norm network, DOUBLE: the statistic tests' data. */

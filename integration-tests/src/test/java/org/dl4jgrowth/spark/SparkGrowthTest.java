@@ -11,13 +11,9 @@ import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
-import org.deeplearning4j.util.ModelSerializer;
 import org.dl4jgrowth.GrowthController;
-import org.dl4jgrowth.GrowthEvent;
 import org.dl4jgrowth.GrowthListener;
-import org.dl4jgrowth.parallel.RoundListener;
 import org.dl4jgrowth.parallel.Rounds;
-import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.signal.GradientStatistic;
 import org.dl4jgrowth.signal.StatisticProvider;
 import org.dl4jgrowth.testing.NetState;
@@ -39,19 +35,19 @@ import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.dl4jgrowth.parallel.Rounds.ROUNDS;
 import static org.dl4jgrowth.parallel.Rounds.assertGrewAsPlanned;
 import static org.dl4jgrowth.parallel.Rounds.chain;
-import static org.dl4jgrowth.parallel.Rounds.epochs;
 import static org.dl4jgrowth.parallel.Rounds.assertSameStatistic;
 import static org.dl4jgrowth.parallel.Rounds.bnNet;
 import static org.dl4jgrowth.parallel.Rounds.bnBatches;
+import static org.dl4jgrowth.parallel.Rounds.assertResumedLikeTheWhole;
+import static org.dl4jgrowth.parallel.Rounds.restoredAtRound1;
+import static org.dl4jgrowth.parallel.Rounds.savingAndKilledAfterRound1;
 import static org.dl4jgrowth.parallel.Rounds.maskedBnBatches;
-import static org.dl4jgrowth.parallel.Rounds.meanLoss;
 import static org.dl4jgrowth.parallel.Rounds.net;
 import static org.dl4jgrowth.parallel.Rounds.policy;
 import static org.dl4jgrowth.parallel.Rounds.trainBatches;
@@ -159,42 +155,28 @@ class SparkGrowthTest {
      * A job interrupted after its first growth (round 1), resumed from the model file and growth
      * state saved at that round, reaches the same widths at the same rounds as the job that was not.
      */
-    @Test
-    void anInterruptedJobResumesToTheSameWidths(@TempDir Path dir) throws Exception {
-        Model whole = net(false, DataType.FLOAT);
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void anInterruptedJobResumesToTheSameWidths(boolean graph, @TempDir Path dir) throws Exception {
+        Model whole = net(graph, DataType.FLOAT);
         SparkGrowth full = SparkGrowth.builder(sc, whole, policy()).trainingMaster(() -> master(true))
                 .statisticData(statistic()).build();
         full.fit(train(), ROUNDS);
 
-        Model first = net(false, DataType.FLOAT);
+        Model first = net(graph, DataType.FLOAT);
         GrowthController controller = policy().newController();
         File saved = dir.resolve("round-1.zip").toFile();
         SparkGrowth interrupted = SparkGrowth.builder(sc, first, controller).trainingMaster(() -> master(true))
-                .statisticData(statistic()).roundListener(new RoundListener() {
-                    @Override
-                    public void roundEnded(int epoch, Model m, Optional<GrowthEvent> growth) {
-                        controller.writeModel(m, saved, true);
-                        if (epoch == 1) {
-                            throw new IllegalStateException("killed after round 1");
-                        }
-                    }
-                }).build();
+                .statisticData(statistic()).roundListener(savingAndKilledAfterRound1(controller, saved)).build();
         assertThrows(IllegalStateException.class, () -> interrupted.fit(train(), ROUNDS));
 
-        MultiLayerNetwork resumed = ModelSerializer.restoreMultiLayerNetwork(saved, true);
-        assertEquals(2, TestNets.epochCount(resumed));
-        assertEquals(6, NetworkRewrite.width(resumed, "h1"));
+        Model resumed = restoredAtRound1(saved, graph);
         GrowthController again = policy().newController().restore(GrowthController.stateFrom(saved));
         SparkGrowth rest = SparkGrowth.builder(sc, resumed, again).trainingMaster(() -> master(true))
                 .statisticData(statistic()).build();
         rest.fit(train(), ROUNDS - 2);
 
-        assertEquals(NetworkRewrite.width(whole, "h1"), NetworkRewrite.width(resumed, "h1"));
-        assertEquals(8, NetworkRewrite.width(resumed, "h1"));
-        assertEquals(ROUNDS, TestNets.epochCount(resumed));
-        assertEquals(epochs(full.history().events()), epochs(again.history().events()));
-        assertEquals(List.of(1, 3), epochs(again.history().events()));
-        assertTrue(Double.isFinite(meanLoss(resumed, trainBatches())));
+        assertResumedLikeTheWhole(whole, full.history(), resumed, again.history());
     }
 
     @Test
