@@ -43,7 +43,7 @@ class DeviceReportTest {
         assertFalse(line.contains("\n"), line);
         assertTrue(line.matches("ND4J backend CPU \\(" + r.backendClass() + ", " + r.blasVendor() + "\\), device 0 of "
                 + r.deviceCount() + " \\(host, \\d+ cores?\\), free memory [\\d.]+ [KMGT]iB of [\\d.]+ [KMGT]iB, "
-                + "default " + Nd4j.dataType() + ", SVD engine exact"), line);
+                + "default " + Nd4j.dataType() + ", SVD engine auto"), line);
     }
 
     @Test
@@ -51,7 +51,7 @@ class DeviceReportTest {
         String saved = System.getProperty(SvdEngines.ENGINE_PROPERTY);
         try {
             System.clearProperty(SvdEngines.ENGINE_PROPERTY);
-            assertEquals("exact", DeviceReport.current().svdEngine());
+            assertEquals("auto", DeviceReport.current().svdEngine());
             System.setProperty(SvdEngines.ENGINE_PROPERTY, "randomized");
             assertEquals("randomized", DeviceReport.current().svdEngine());
             System.setProperty(SvdEngines.ENGINE_PROPERTY, "no-such-engine");

@@ -218,6 +218,27 @@ public final class SvdSupport {
         return cast(q, y.dataType());
     }
 
+    /**
+     * Householder QR of {@code y} (rows >= cols, left untouched): {@code [Q, R]} in the work precision,
+     * Q with orthonormal columns and R the square triangle. The singular values of R are those of
+     * {@code y}, which is how the randomized engine reads its Ritz values without another product.
+     */
+    static INDArray[] qr(INDArray y) {
+        INDArray q = y.castTo(workType(y.dataType())).dup('f');
+        INDArray r = Nd4j.create(q.dataType(), new long[] {q.columns(), q.columns()}, 'f');
+        Nd4j.getBlasWrapper().lapack().geqrf(q, r);
+        return new INDArray[] {q, r};
+    }
+
+    /**
+     * The leading {@code r} singular values of a small square matrix (not modified), read to the
+     * host: a few numbers per call, for convergence tests only.
+     */
+    static double[] smallSingularValues(INDArray square, int r) {
+        Factors f = exactTallInPlace(square.dup('f'), Math.min(r, (int) square.columns()));
+        return f.s.toDoubleVector();
+    }
+
     /** {@code x} itself if it already has {@code type}, otherwise a converted copy (on the backend). */
     public static INDArray cast(INDArray x, DataType type) {
         return x.dataType() == type ? x : x.castTo(type);

@@ -38,15 +38,16 @@ class SvdEnginesTest {
 
     @Test
     void availableIsSortedByPriorityAndSkipsUnavailableAndDuplicates() {
-        assertEquals(List.of("exact", "randomized"), names(SvdEngines.available()));
+        assertEquals(List.of("auto", "exact", "randomized"), names(SvdEngines.available()));
     }
 
     @Test
-    void bestPicksExactByPriority() {
+    void bestPicksTheSizeAwareEngineByPriority() {
         SvdEngine best = SvdEngines.best();
-        assertInstanceOf(ExactSvdEngine.class, best);
-        assertEquals("exact", best.name());
-        assertEquals(10, best.priority());
+        assertInstanceOf(SizeAwareSvdEngine.class, best);
+        assertEquals("auto", best.name());
+        assertEquals(20, best.priority());
+        assertEquals(10, SvdEngines.named("exact").priority());
     }
 
     @Test
@@ -55,7 +56,7 @@ class SvdEnginesTest {
             System.setProperty(SvdEngines.ENGINE_PROPERTY, UnavailableTestSvdEngine.NAME);
             IllegalStateException e = assertThrows(IllegalStateException.class, SvdEngines::best);
             assertTrue(e.getMessage().contains("'" + UnavailableTestSvdEngine.NAME + "'"), e.getMessage());
-            assertTrue(e.getMessage().contains("[exact, randomized]"), e.getMessage());
+            assertTrue(e.getMessage().contains("[auto, exact, randomized]"), e.getMessage());
         } finally {
             System.clearProperty(SvdEngines.ENGINE_PROPERTY);
         }
@@ -73,14 +74,14 @@ class SvdEnginesTest {
         } finally {
             System.clearProperty(SvdEngines.ENGINE_PROPERTY);
         }
-        assertEquals("exact", SvdEngines.best().name(), "clearing the property restores priority order");
+        assertEquals("auto", SvdEngines.best().name(), "clearing the property restores priority order");
     }
 
     @Test
     void blankPropertyMeansNoOverride() {
         try {
             System.setProperty(SvdEngines.ENGINE_PROPERTY, "  ");
-            assertEquals("exact", SvdEngines.best().name());
+            assertEquals("auto", SvdEngines.best().name());
         } finally {
             System.clearProperty(SvdEngines.ENGINE_PROPERTY);
         }
@@ -91,7 +92,7 @@ class SvdEnginesTest {
         try {
             System.setProperty(SvdEngines.ENGINE_PROPERTY, "magma");
             IllegalStateException e = assertThrows(IllegalStateException.class, SvdEngines::best);
-            assertEquals("unknown or unavailable SVD engine 'magma'; available: [exact, randomized]", e.getMessage());
+            assertEquals("unknown or unavailable SVD engine 'magma'; available: [auto, exact, randomized]", e.getMessage());
         } finally {
             System.clearProperty(SvdEngines.ENGINE_PROPERTY);
         }
@@ -102,7 +103,7 @@ class SvdEnginesTest {
         assertInstanceOf(ExactSvdEngine.class, SvdEngines.named("exact"));
         assertInstanceOf(RandomizedSvdEngine.class, SvdEngines.named(" Randomized "));
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> SvdEngines.named("nope"));
-        assertTrue(e.getMessage().contains("[exact, randomized]"), e.getMessage());
+        assertTrue(e.getMessage().contains("[auto, exact, randomized]"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> SvdEngines.named(null));
     }
 }

@@ -61,8 +61,8 @@ class CudaSvdEngineRegistrationTest {
         assertFalse(new CudaSvdEngine().isAvailable());
         List<String> available = names(SvdEngines.available());
         assertFalse(available.contains("cuda"), available.toString());
-        assertEquals(List.of("exact", "randomized"), available);
-        assertEquals("exact", SvdEngines.best().name());
+        assertEquals(List.of("auto", "exact", "randomized"), available);
+        assertEquals("auto", SvdEngines.best().name());
     }
 
     @Test
@@ -71,9 +71,9 @@ class CudaSvdEngineRegistrationTest {
         // The real engine code with the backend check switched on: what SvdEngines does on a GPU.
         SimulatedCudaSvdEngine.whileActive(() -> {
             assertEquals(SimulatedCudaSvdEngine.NAME, SvdEngines.best().name());
-            assertEquals(List.of(SimulatedCudaSvdEngine.NAME, "exact", "randomized"), names(SvdEngines.available()));
+            assertEquals(List.of(SimulatedCudaSvdEngine.NAME, "auto", "exact", "randomized"), names(SvdEngines.available()));
         });
-        assertEquals("exact", SvdEngines.best().name(), "switched off again");
+        assertEquals("auto", SvdEngines.best().name(), "switched off again");
     }
 
     @Test
@@ -90,7 +90,7 @@ class CudaSvdEngineRegistrationTest {
         assumeFalse(CudaBackend.isActive(), "on the CUDA backend the engine is available");
         System.setProperty(SvdEngines.ENGINE_PROPERTY, "cuda");
         IllegalStateException e = assertThrows(IllegalStateException.class, SvdEngines::best);
-        assertTrue(e.getMessage().contains("'cuda'") && e.getMessage().contains("[exact, randomized]"),
+        assertTrue(e.getMessage().contains("'cuda'") && e.getMessage().contains("[auto, exact, randomized]"),
                 e.getMessage());
     }
 }

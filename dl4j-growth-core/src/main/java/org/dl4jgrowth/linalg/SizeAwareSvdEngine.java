@@ -1,0 +1,103 @@
+package org.dl4jgrowth.linalg;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The default SVD engine on the CPU: exact for small matrices, randomized and converged for large
+ * ones, chosen by the short side of the matrix. GradMax (Evci et al. 2022) keeps only the top-k
+ * singular vectors of its gradient statistic, and the exact path ({@link ExactSvdEngine}) pays for
+ * the whole spectrum: about 25-80 ms for a 128- to 256-wide statistic on a 2-core machine, but 0.8 s at
+ * 512 x 1024 and 44 s at 2048 x 4096 (docs/benchmarks.md). Above {@link #exactLimit()} the randomized
+ * range finder of Halko, Martinsson and Tropp (SIAM Review 53(2), 2011) is used with power iterations
+ * until the top-k values settle ({@link RandomizedSvdEngine#converging}), so that its accuracy does not
+ * depend on how fast the statistic's spectrum decays.
+ *
+ * <p>Results name the engine that computed them ("exact" or "randomized"), and so do growth events;
+ * {@link SvdEngines#ENGINE_PROPERTY} still picks one engine for every size. Registered through
+ * {@link java.util.ServiceLoader} with priority {@value #PRIORITY}: above the two it delegates to,
+ * below a backend's own (the CUDA engine, which makes the same choice with its own limit).
+ */
+public final class SizeAwareSvdEngine implements SvdEngine {
+
+    public static final String NAME = "auto";
+    public static final int PRIORITY = 20;
+    /**
+     * Largest short side decomposed exactly. At 256 the exact path took 77 ms for a 784 x 256 matrix on
+     * the 2-core test machine, the randomized one 45-90 ms; at 384 and beyond exact costs grow
+     * cubically while the randomized ones stay near 0.1 s.
+     */
+    public static final int DEFAULT_EXACT_LIMIT = 256;
+
+    private final int exactLimit;
+    private final ExactSvdEngine exact = new ExactSvdEngine();
+    private final RandomizedSvdEngine randomized;
+
+    /**
+     * Oversampling of the randomized path: twice the randomized engine's default, because each extra
+     * probe costs one column of three thin GEMMs while a wider sketch needs fewer power iterations
+     * (at 2048 x 4096, k = 16: 0.8-0.9 s with 8, 0.7-0.8 s with 16, both converged to 1e-5).
+     */
+    public static final int DEFAULT_OVERSAMPLING = 16;
+
+    /** Exact up to {@value #DEFAULT_EXACT_LIMIT} on the short side, then randomized and converged. */
+    public SizeAwareSvdEngine() {
+        this(DEFAULT_EXACT_LIMIT, RandomizedSvdEngine.converging(DEFAULT_OVERSAMPLING,
+                RandomizedSvdEngine.DEFAULT_MAX_POWER_ITERATIONS, RandomizedSvdEngine.DEFAULT_TOLERANCE,
+                RandomizedSvdEngine.DEFAULT_SEED));
+    }
+
+    /**
+     * @param exactLimit largest {@code min(rows, cols)} decomposed exactly, at least 1
+     * @param randomized the engine for larger matrices
+     */
+    public SizeAwareSvdEngine(int exactLimit, RandomizedSvdEngine randomized) {
+        if (exactLimit < 1) {
+            throw new IllegalArgumentException("exactLimit must be at least 1 (got: " + exactLimit + ")");
+        }
+        if (randomized == null) {
+            throw new IllegalArgumentException("randomized engine must not be null");
+        }
+        this.exactLimit = exactLimit;
+        this.randomized = randomized;
+    }
+
+    public int exactLimit() {
+        return exactLimit;
+    }
+
+    /** The engine used above {@link #exactLimit()}. */
+    public RandomizedSvdEngine randomized() {
+        return randomized;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public boolean isAvailable() {
+        return SvdSupport.lapackAvailable();
+    }
+
+    @Override
+    public int priority() {
+        return PRIORITY;
+    }
+
+    /** The engine {@link #top} hands a matrix of this shape to. */
+    public SvdEngine engineFor(long rows, long cols) {
+        return Math.min(rows, cols) <= exactLimit ? exact : randomized;
+    }
+
+    @Override
+    public TopSvd top(INDArray a, int k) {
+        SvdSupport.validate(a, k);
+        return engineFor(a.rows(), a.columns()).top(a, k);
+    }
+
+    @Override
+    public String toString() {
+        return NAME + "(exactLimit=" + exactLimit + ", above it " + randomized + ")";
+    }
+}
