@@ -6,8 +6,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * The default SVD engine on the CPU: exact for small matrices, randomized and converged for large
  * ones, chosen by the short side of the matrix. GradMax (Evci et al. 2022) keeps only the top-k
  * singular vectors of its gradient statistic, and the exact path ({@link ExactSvdEngine}) pays for
- * the whole spectrum: about 25-80 ms for a 128- to 256-wide statistic on a 2-core machine, but 0.8 s at
- * 512 x 1024 and 44 s at 2048 x 4096 (docs/benchmarks.md). Above {@link #exactLimit()} the randomized
+ * the whole spectrum: tens of milliseconds at 128 x 256 on a 2-core machine, but about 0.8 s at
+ * 512 x 1024 and 56 s at 2048 x 4096 (docs/benchmarks.md: {@code SvdBench}, {@code WideGradMaxBench}). Above {@link #exactLimit()} the randomized
  * range finder of Halko, Martinsson and Tropp (SIAM Review 53(2), 2011) is used with power iterations
  * until the top-k values settle ({@link RandomizedSvdEngine#converging}), so that its accuracy does not
  * depend on how fast the statistic's spectrum decays.
@@ -22,9 +22,10 @@ public final class SizeAwareSvdEngine implements SvdEngine {
     public static final String NAME = "auto";
     public static final int PRIORITY = 20;
     /**
-     * Largest short side decomposed exactly. At 256 the exact path took 77 ms for a 784 x 256 matrix on
-     * the 2-core test machine, the randomized one 45-90 ms; at 384 and beyond exact costs grow
-     * cubically while the randomized ones stay near 0.1 s.
+     * Largest short side decomposed exactly. Up to about this size both engines cost tens of
+     * milliseconds (a GradMax event with a 784 x 256 statistic took about 0.2 s with either,
+     * {@code GrowthBench} in docs/benchmarks.md), so exactness costs nothing; the exact cost then
+     * grows cubically (0.8 s at 512 x 1024).
      */
     public static final int DEFAULT_EXACT_LIMIT = 256;
 
@@ -35,7 +36,9 @@ public final class SizeAwareSvdEngine implements SvdEngine {
     /**
      * Oversampling of the randomized path: twice the randomized engine's default, because each extra
      * probe costs one column of three thin GEMMs while a wider sketch needs fewer power iterations
-     * (at 2048 x 4096, k = 16: 0.8-0.9 s with 8, 0.7-0.8 s with 16, both converged to 1e-5).
+     * (a wider gap between the k-th and the (k + p)-th value). At 2048 x 4096, k = 16, 16 was somewhat
+     * faster than 8 in a one-off comparison that is not in docs/; {@code WideGradMaxBench} measures
+     * the default.
      */
     public static final int DEFAULT_OVERSAMPLING = 16;
 

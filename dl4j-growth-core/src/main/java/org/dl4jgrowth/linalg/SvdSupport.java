@@ -211,11 +211,7 @@ public final class SvdSupport {
      * is left untouched.
      */
     static INDArray orthonormalize(INDArray y) {
-        // castTo may return y itself and geqrf overwrites its input: always work on a fresh copy.
-        INDArray q = y.castTo(workType(y.dataType())).dup('f');
-        INDArray rScratch = Nd4j.create(q.dataType(), new long[] {q.columns(), q.columns()}, 'f');
-        Nd4j.getBlasWrapper().lapack().geqrf(q, rScratch);
-        return cast(q, y.dataType());
+        return cast(qr(y)[0], y.dataType());
     }
 
     /**
@@ -224,6 +220,7 @@ public final class SvdSupport {
      * {@code y}, which is how the randomized engine reads its Ritz values without another product.
      */
     static INDArray[] qr(INDArray y) {
+        // castTo may return y itself and geqrf overwrites its input: always work on a fresh copy.
         INDArray q = y.castTo(workType(y.dataType())).dup('f');
         INDArray r = Nd4j.create(q.dataType(), new long[] {q.columns(), q.columns()}, 'f');
         Nd4j.getBlasWrapper().lapack().geqrf(q, r);
