@@ -46,9 +46,9 @@ import java.util.TreeMap;
  * parameters. 26 epochs (1,040 iterations) in one {@code fit(iterator, 26)}.
  *
  * <p>Read at each checkpoint, in the growth callback (after the event's rewrite, whose time the event
- * has recorded already, so the readings cost the rewrite nothing): the heap used after a
- * {@code System.gc()} (the least of three, each after a short pause for ND4J's deallocator threads:
- * other threads, DL4J's prefetching iterator among them, allocate in between); the process's resident
+ * has recorded already, so the readings cost the rewrite nothing): the heap used after
+ * {@code System.gc()} (repeated, each after a short pause for ND4J's deallocator threads, until two
+ * readings agree within 256 KB, the least taken: a single reading is now and then tens of MB high); the process's resident
  * set ({@code VmRSS} of {@code /proc/self/status}, what the C allocator holds, not only what is in
  * use); the ND4J workspaces of the training thread, each one's id and current size; the network's
  * parameters; the
@@ -246,15 +246,23 @@ public final class GrowthSoak {
 
     /** Heap in use after full collections; the pause lets ND4J's deallocator threads free what the GC found. */
     public static long heapAfterGc() {
+        // Collections until two readings agree within 256 KB (at most eight): a single one now and then
+        // reads tens of MB high, while the objects of a growth still in flight are being released.
         long least = Long.MAX_VALUE;
-        for (int i = 0; i < 3; i++) {
+        long previous = -1;
+        for (int i = 0; i < 8; i++) {
             System.gc();
             try {
                 Thread.sleep(30);
             } catch (InterruptedException x) {
                 Thread.currentThread().interrupt();
             }
-            least = Math.min(least, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+            long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+            least = Math.min(least, used);
+            if (previous >= 0 && Math.abs(used - previous) < 256 * 1024) {
+                break;
+            }
+            previous = used;
         }
         return least;
     }
