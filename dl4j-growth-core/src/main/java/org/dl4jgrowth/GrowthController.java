@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -86,6 +87,8 @@ public final class GrowthController {
     private MultiDataSet callData;
     private Object growableFor;
     private List<String> growable;
+    private Object widthsFor;
+    private final Map<String, Integer> widths = new HashMap<>();
     /** Statistics a driver computed elsewhere (a sum over workers), for the next call only. */
     private final Map<String, Object[]> supplied = new LinkedHashMap<>();
     /** Where gradient statistics are computed when not from growth data (a driver's workers); null: here. */
@@ -505,7 +508,7 @@ public final class GrowthController {
         org.dl4jgrowth.signal.StatisticSignals signals = signals(net);
         supplied.forEach((layer, v) -> signals.supply(layer, (INDArray) v[0], (Long) v[1]));
         Optional<GrowthProposal> proposal = planner.propose(new PlanningContext(adapter, p, signals,
-                history.events(), policy::maxWidth, policy.maxParams(), random(), forced, companions));
+                history.events(), policy::maxWidth, policy.maxParams(), random(), forced, companions, this::width));
         if (proposal.isEmpty()) {
             return Optional.empty();
         }
@@ -534,6 +537,24 @@ public final class GrowthController {
             growableFor = conf;
         }
         return growable;
+    }
+
+    /**
+     * A layer's current width, kept per configuration object like {@link #growableLayers()}: the
+     * planner asks for every layer at every iteration, and each reading builds the topology.
+     */
+    private int width(String layer) {
+        Object conf = adapter.liveConfiguration();
+        if (conf != widthsFor) {
+            widths.clear();
+            widthsFor = conf;
+        }
+        Integer w = widths.get(layer);
+        if (w == null) {
+            w = NetworkRewrite.width(network, layer);   // an unknown layer throws and is not kept
+            widths.put(layer, w);
+        }
+        return w;
     }
 
     private TrainingProgress progress(long iteration, int epoch, boolean atEpochEnd) {

@@ -82,6 +82,8 @@ public final class GrowthListener extends BaseTrainingListener implements java.i
     /** Checkpoint files seen so far: those there before training, and those already given our state. */
     private Set<String> seenCheckpoints;
     private boolean epochStarted;
+    /** The thread last found not to be a distributed engine's worker; -1 before any callback. */
+    private volatile long checkedThread = -1;
     private boolean warnedNoEpochs;
 
     public GrowthListener(GrowthPolicy policy) {
@@ -143,7 +145,15 @@ public final class GrowthListener extends BaseTrainingListener implements java.i
      * learns which thread trains.
      */
     private void started(Model model) {
-        refuseDistributedWorkers();
+        // Reading the stack costs 60-90 us (docs/soak-and-overhead-notes.md), more than the rest of
+        // a callback: once per thread is enough, since a worker thread of ParallelWrapper is one for
+        // its whole life, and Spark's executors never get this object (see writeReplace).
+        // Ids are never reused within a JVM, and keeping an id does not keep a dead thread alive.
+        long current = Thread.currentThread().getId();
+        if (current != checkedThread) {
+            refuseDistributedWorkers();
+            checkedThread = current;
+        }
         noteExistingCheckpoints();
         // Every time (a few listeners to look at): a loop may add this listener again before each fit().
         checkAttachment(model);

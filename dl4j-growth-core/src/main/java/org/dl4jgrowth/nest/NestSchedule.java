@@ -292,7 +292,7 @@ public final class NestSchedule implements GrowthPlanner {
     /** The same context, forced: the schedule has decided that now is the moment. */
     private static PlanningContext forced(PlanningContext c) {
         return new PlanningContext(c.network(), c.progress(), c.signals(), c.past(), c::maxWidth, c.maxParams(),
-                c.random(), true, c.companions());
+                c.random(), true, c.companions(), c::width);
     }
 
     /** Seed, first step: every growable layer among {@code layers} keeps its first ⌈r·width⌉ units. */

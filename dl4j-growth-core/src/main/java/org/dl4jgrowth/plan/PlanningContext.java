@@ -30,11 +30,25 @@ public final class PlanningContext {
     private final boolean forced;
     private final CompanionArrays companions;
     private final long maxParams;
+    private final ToIntFunction<String> width;
 
     /** @param maxParams the policy's parameter cap: growths above it are skipped by the controller */
     public PlanningContext(NetworkAdapter network, TrainingProgress progress, GrowthSignals signals,
                            List<GrowthEvent> past, ToIntFunction<String> maxWidth, long maxParams, Random random,
                            boolean forced, CompanionArrays companions) {
+        this(network, progress, signals, past, maxWidth, maxParams, random, forced, companions,
+                layer -> NetworkRewrite.width(network.model(), layer));
+    }
+
+    /**
+     * With the current widths read through {@code width}: the controller passes widths it keeps per
+     * configuration object, since planners ask at every iteration and reading a width from the
+     * configuration builds the network's topology.
+     */
+    public PlanningContext(NetworkAdapter network, TrainingProgress progress, GrowthSignals signals,
+                           List<GrowthEvent> past, ToIntFunction<String> maxWidth, long maxParams, Random random,
+                           boolean forced, CompanionArrays companions, ToIntFunction<String> width) {
+        this.width = width;
         this.maxParams = maxParams;
         this.companions = companions;
         this.network = network;
@@ -65,7 +79,7 @@ public final class PlanningContext {
 
     /** The current width (nOut) of a growable layer. */
     public int width(String layer) {
-        return NetworkRewrite.width(network.model(), layer);
+        return width.applyAsInt(layer);
     }
 
     /** The layers the network can grow, in layer order (regardless of caps). */
