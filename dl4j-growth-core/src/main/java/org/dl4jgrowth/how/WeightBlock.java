@@ -5,6 +5,8 @@ import org.deeplearning4j.nn.weights.IWeightInit;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.util.function.DoubleSupplier;
+
 /**
  * The weights of a set of new units on one side: their fan-in (the columns of the grown layer's
  * weight matrix) or their fan-out into one consumer (the rows of the consumer's weight matrix). An
@@ -28,8 +30,11 @@ public final class WeightBlock {
     private final IWeightInit weightInit;
     private final double fanIn;
     private final double fanOut;
-    private final double existingNorm;
-    private final double existingMeanAbs;
+    // Computed when first asked: each reads the whole weight matrix, and most initialisers use neither.
+    private DoubleSupplier existingNorm;
+    private DoubleSupplier existingMeanAbs;
+    private double norm = Double.NaN;
+    private double meanAbs = Double.NaN;
 
     /**
      * Built by the rewriter.
@@ -54,6 +59,13 @@ public final class WeightBlock {
      */
     public WeightBlock(String layerName, INDArray weights, int unitAxis, int unitBlock, IWeightInit weightInit,
                        double fanIn, double fanOut, double existingNorm, double existingMeanAbs) {
+        this(layerName, weights, unitAxis, unitBlock, weightInit, fanIn, fanOut, () -> existingNorm,
+                () -> existingMeanAbs);
+    }
+
+    /** As above, with the two statistics of the existing units computed when first asked for. */
+    public WeightBlock(String layerName, INDArray weights, int unitAxis, int unitBlock, IWeightInit weightInit,
+                       double fanIn, double fanOut, DoubleSupplier existingNorm, DoubleSupplier existingMeanAbs) {
         this.layerName = Preconditions.checkNotNull(layerName);
         this.weights = Preconditions.checkNotNull(weights);
         Preconditions.checkArgument(unitAxis >= 0 && unitAxis < weights.rank(), "unit axis %s for rank %s",
@@ -63,24 +75,32 @@ public final class WeightBlock {
         this.weightInit = weightInit;
         this.fanIn = fanIn;
         this.fanOut = fanOut;
-        this.existingNorm = existingNorm;
-        this.existingMeanAbs = existingMeanAbs;
+        this.existingNorm = Preconditions.checkNotNull(existingNorm);
+        this.existingMeanAbs = Preconditions.checkNotNull(existingMeanAbs);
     }
 
     /**
      * Mean L2 norm, over the units that existed before the growth, of their weights on this side
      * (one unit's slice along {@link #unitAxis()}); GradMax scales new fan-out to a multiple of it.
      */
-    public double existingNorm() {
-        return existingNorm;
+    public synchronized double existingNorm() {
+        if (existingNorm != null) {
+            norm = existingNorm.getAsDouble();
+            existingNorm = null;
+        }
+        return norm;
     }
 
     /**
      * Mean |w| over the nonzero weights on this side of the units that existed before the growth
      * (NaN where the rewriter did not compute it, 0 when all are zero).
      */
-    public double existingMeanAbs() {
-        return existingMeanAbs;
+    public synchronized double existingMeanAbs() {
+        if (existingMeanAbs != null) {
+            meanAbs = existingMeanAbs.getAsDouble();
+            existingMeanAbs = null;
+        }
+        return meanAbs;
     }
 
     /** The layer whose weight matrix these weights belong to. */

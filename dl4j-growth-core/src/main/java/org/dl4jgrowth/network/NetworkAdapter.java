@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -268,7 +269,75 @@ public abstract class NetworkAdapter {
     public abstract long numParams(Object conf);
 
     /** A new network on {@code conf}, with zero parameters and a gradient view; no random generator is touched. */
-    public abstract NetworkAdapter scratch(Object conf);
+    public NetworkAdapter scratch(Object conf) {
+        return scratch(conf, null, null);
+    }
+
+    /**
+     * A new network on {@code conf} whose flat parameter vector is {@code params} and whose flat
+     * gradient view is {@code gradient} (both [1, n] rows, used as they are, not copied; their
+     * contents are kept); null for either allocates it as DL4J does (parameters zero). No random
+     * generator is touched.
+     */
+    public abstract NetworkAdapter scratch(Object conf, INDArray params, INDArray gradient);
+
+    /**
+     * Makes {@code flat} (a [1, n] row, n the network's parameter count) the network's flat gradient
+     * array and each layer's or vertex's gradient view a slice of it, as DL4J's
+     * {@code initGradientsView()} does with an array it allocates.
+     */
+    abstract void installGradientsView(INDArray flat);
+
+    /** A new updater on this network over {@code state}, used as it is (DL4J does not initialise a given state). */
+    public abstract BaseMultiLayerUpdater<?> newUpdater(INDArray state);
+
+    /**
+     * The length of the optimizer state an updater on this network has: the sum over every
+     * parameter of its updater's state size (the order of the blocks does not change the sum).
+     */
+    public long updaterStateSize() {
+        long n = 0;
+        for (String layer : layerNames()) {
+            org.deeplearning4j.nn.api.Layer l = layer(layer);
+            Map<String, INDArray> table = l.paramTable(false);
+            if (table == null) {
+                continue;
+            }
+            for (Map.Entry<String, INDArray> e : table.entrySet()) {
+                n += l.getConfig().getUpdaterByParam(e.getKey()).stateSize(e.getValue().length());
+            }
+        }
+        return n;
+    }
+
+    /** The network's layer object (not its configuration) called {@code name}. */
+    abstract org.deeplearning4j.nn.api.Layer layer(String name);
+
+    /** The layers in the order their parameters lie in the flat parameter vector. */
+    abstract List<org.deeplearning4j.nn.api.Layer> layersInParameterOrder();
+
+    /**
+     * Where each parameter starts in the flat parameter vector (and, alike, in the flat gradient),
+     * keyed {@code layer + "\u0000" + param}: layers in the flattening order, each layer's parameters
+     * in its table's order, which is how DL4J lays them out (its updater relies on the same order).
+     * Null if the layout does not add up to the network's parameter count.
+     */
+    public Map<String, Long> paramOffsets() {
+        Map<String, Long> out = new java.util.HashMap<>();
+        long offset = 0;
+        for (org.deeplearning4j.nn.api.Layer l : layersInParameterOrder()) {
+            Map<String, INDArray> table = l.paramTable(false);
+            if (table == null) {
+                continue;
+            }
+            String name = l.getConfig().getLayerName();
+            for (Map.Entry<String, INDArray> e : table.entrySet()) {
+                out.put(name + "\u0000" + e.getKey(), offset);
+                offset += e.getValue().length();
+            }
+        }
+        return offset == model().numParams() ? out : null;
+    }
 
     /** The parameters of {@code layer} by name, as views into the network's flat parameter vector. */
     public abstract Map<String, INDArray> paramTable(String layer);
@@ -295,19 +364,20 @@ public abstract class NetworkAdapter {
      * fields around it and restores them on failure, with {@link #solverUpdaterRestorer()}.
      */
     public abstract void swap(Object conf, INDArray params, INDArray updaterState, INDArray gradient,
-                              Consumer<RewriteStep> stepDone);
+                              boolean gradientHeld, Consumer<RewriteStep> stepDone);
 
     /**
-     * Puts {@code flat} (or nothing, if null) into the re-initialised network's gradient array and
-     * hands the network a gradient over it, so listeners after a growth (StatsListener reads
-     * {@code model.gradient()} in {@code iterationDone}) see one of the new shape.
+     * Installs {@code flat} as the re-initialised network's gradient array (used as it is, not
+     * copied) and, when the network held a gradient before the swap, hands it a gradient over that
+     * array, so listeners after a growth (StatsListener reads {@code model.gradient()} in
+     * {@code iterationDone}) see one of the new shape.
      */
-    void restoreGradient(INDArray flat) {
-        if (flat == null) {
+    void installGradient(INDArray flat, boolean held) {
+        installGradientsView(flat);
+        if (!held) {
             return;
         }
         INDArray view = gradientsView();
-        view.assign(flat.reshape(view.shape()));
         org.deeplearning4j.nn.gradient.DefaultGradient g = new org.deeplearning4j.nn.gradient.DefaultGradient(view);
         for (String layer : layerNames()) {
             for (Map.Entry<String, INDArray> e : gradientViews(layer).entrySet()) {
@@ -315,6 +385,13 @@ public abstract class NetworkAdapter {
             }
         }
         setGradient(g);
+    }
+
+    static void checkGradientLength(INDArray flat, long params) {
+        if (flat.length() != params) {
+            throw new IllegalStateException("A gradient array of length " + flat.length() + " for a network with "
+                    + params + " parameters");
+        }
     }
 
     /** The key of a parameter in the network's {@code Gradient}: layer index or name, "_", parameter. */
@@ -574,12 +651,17 @@ public abstract class NetworkAdapter {
         }
 
         @Override
-        public NetworkAdapter scratch(Object conf) {
+        public NetworkAdapter scratch(Object conf, INDArray params, INDArray gradient) {
             MultiLayerConfiguration c = (MultiLayerConfiguration) conf;
             MultiLayerNetwork s = new MultiLayerNetwork(c);
-            s.init(Nd4j.zeros(c.getDataType(), 1, numParams(c)), false);
-            s.initGradientsView();
-            return new MlnAdapter(s);
+            s.init(params != null ? params : Nd4j.zeros(c.getDataType(), 1, numParams(c)), false);
+            MlnAdapter a = new MlnAdapter(s);
+            if (gradient != null) {
+                a.installGradientsView(gradient);
+            } else {
+                s.initGradientsView();
+            }
+            return a;
         }
 
         @Override
@@ -596,6 +678,39 @@ public abstract class NetworkAdapter {
         @Override
         public BaseMultiLayerUpdater<?> updater(boolean create) {
             return create ? new MultiLayerUpdater(net) : (BaseMultiLayerUpdater<?>) net.getUpdater(false);
+        }
+
+        @Override
+        public BaseMultiLayerUpdater<?> newUpdater(INDArray state) {
+            return new MultiLayerUpdater(net, state);
+        }
+
+        @Override
+        org.deeplearning4j.nn.api.Layer layer(String name) {
+            index(name);
+            return net.getLayer(name);
+        }
+
+        @Override
+        List<org.deeplearning4j.nn.api.Layer> layersInParameterOrder() {
+            return java.util.Arrays.asList(net.getLayers());
+        }
+
+        @Override
+        void installGradientsView(INDArray flat) {
+            // As MultiLayerNetwork.initGradientsView(), over the given array: layers in order, each
+            // taking as many entries as it has parameters.
+            setField(net, MultiLayerNetwork.class, "flattenedGradients", flat);
+            INDArray row = flat.reshape(flat.length());
+            long offset = 0;
+            for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
+                long n = l.numParams();
+                if (n > 0) {
+                    l.setBackpropGradientsViewArray(row.get(NDArrayIndex.interval(offset, offset + n)));
+                }
+                offset += n;
+            }
+            checkGradientLength(flat, offset);
         }
 
         @Override
@@ -622,7 +737,7 @@ public abstract class NetworkAdapter {
 
         @Override
         public void swap(Object conf, INDArray params, INDArray updaterState, INDArray gradient,
-                         Consumer<RewriteStep> stepDone) {
+                         boolean gradientHeld, Consumer<RewriteStep> stepDone) {
             net.setLayerWiseConfigurations((MultiLayerConfiguration) conf);
             stepDone.accept(RewriteStep.CONFIGURATION);
             setField(net, MultiLayerNetwork.class, "initCalled", false);
@@ -631,8 +746,7 @@ public abstract class NetworkAdapter {
             setField(net, MultiLayerNetwork.class, "flattenedGradients", null);
             net.setGradient(null);
             net.init(params, false);
-            net.initGradientsView();
-            restoreGradient(gradient);
+            installGradient(gradient, gradientHeld);
             stepDone.accept(RewriteStep.INITIALISATION);
             net.setUpdater(new MultiLayerUpdater(net, updaterState));
             stepDone.accept(RewriteStep.UPDATER);
@@ -826,12 +940,17 @@ public abstract class NetworkAdapter {
         }
 
         @Override
-        public NetworkAdapter scratch(Object conf) {
+        public NetworkAdapter scratch(Object conf, INDArray params, INDArray gradient) {
             ComputationGraphConfiguration c = (ComputationGraphConfiguration) conf;
             ComputationGraph s = new ComputationGraph(c);
-            s.init(Nd4j.zeros(c.getDataType(), 1, numParams(c)), false);
-            s.initGradientsView();
-            return new GraphAdapter(s);
+            s.init(params != null ? params : Nd4j.zeros(c.getDataType(), 1, numParams(c)), false);
+            GraphAdapter a = new GraphAdapter(s);
+            if (gradient != null) {
+                a.installGradientsView(gradient);
+            } else {
+                s.initGradientsView();
+            }
+            return a;
         }
 
         @Override
@@ -848,6 +967,51 @@ public abstract class NetworkAdapter {
         @Override
         public BaseMultiLayerUpdater<?> updater(boolean create) {
             return create ? new ComputationGraphUpdater(graph) : graph.getUpdater(false);
+        }
+
+        @Override
+        public BaseMultiLayerUpdater<?> newUpdater(INDArray state) {
+            return new ComputationGraphUpdater(graph, state);
+        }
+
+        @Override
+        org.deeplearning4j.nn.api.Layer layer(String name) {
+            layerConfiguration(name);
+            return graph.getLayer(name);
+        }
+
+        @Override
+        List<org.deeplearning4j.nn.api.Layer> layersInParameterOrder() {
+            // As ComputationGraph.init() flattens: vertices in topological order.
+            List<org.deeplearning4j.nn.api.Layer> out = new java.util.ArrayList<>();
+            org.deeplearning4j.nn.graph.vertex.GraphVertex[] vertices = graph.getVertices();
+            for (int idx : graph.topologicalSortOrder()) {
+                if (vertices[idx].hasLayer()) {
+                    out.add(vertices[idx].getLayer());
+                } else if (vertices[idx].numParams() > 0) {
+                    return List.of();   // parameters outside layers: the sum check refuses the layout
+                }
+            }
+            return out;
+        }
+
+        @Override
+        void installGradientsView(INDArray flat) {
+            // As ComputationGraph.initGradientsView(), over the given array: vertices in topological
+            // order, each taking as many entries as it has parameters.
+            setField(graph, ComputationGraph.class, "flattenedGradients", flat);
+            INDArray row = flat.reshape(flat.length());
+            org.deeplearning4j.nn.graph.vertex.GraphVertex[] vertices = graph.getVertices();
+            long offset = 0;
+            for (int idx : graph.topologicalSortOrder()) {
+                org.deeplearning4j.nn.graph.vertex.GraphVertex v = vertices[idx];
+                long n = v.numParams();
+                if (n > 0) {
+                    v.setBackpropGradientsViewArray(row.get(NDArrayIndex.interval(offset, offset + n)));
+                }
+                offset += n;
+            }
+            checkGradientLength(flat, offset);
         }
 
         @Override
@@ -874,7 +1038,7 @@ public abstract class NetworkAdapter {
 
         @Override
         public void swap(Object conf, INDArray params, INDArray updaterState, INDArray gradient,
-                         Consumer<RewriteStep> stepDone) {
+                         boolean gradientHeld, Consumer<RewriteStep> stepDone) {
             ComputationGraphConfiguration c = (ComputationGraphConfiguration) conf;
             setField(graph, ComputationGraph.class, "configuration", c);
             setField(graph, ComputationGraph.class, "defaultConfiguration", c.getDefaultConfiguration());
@@ -883,8 +1047,7 @@ public abstract class NetworkAdapter {
             setField(graph, ComputationGraph.class, "flattenedGradients", null);
             graph.setGradient(null);
             graph.init(params, false);
-            graph.initGradientsView();
-            restoreGradient(gradient);
+            installGradient(gradient, gradientHeld);
             stepDone.accept(RewriteStep.INITIALISATION);
             graph.setUpdater(new ComputationGraphUpdater(graph, updaterState));
             stepDone.accept(RewriteStep.UPDATER);

@@ -51,6 +51,17 @@ final class ModelHandle {
         return adapter.scratch(conf).model();
     }
 
+    /** A new network on {@code conf} over the given flat parameter and gradient rows (see {@link NetworkAdapter#scratch(Object, INDArray, INDArray)}). */
+    Model scratch(Object conf, INDArray params, INDArray gradient) {
+        return adapter.scratch(conf, params, gradient).model();
+    }
+
+    /** The flat arrays the network uses now: parameters, gradient view, optimizer state (any may be null). */
+    INDArray[] buffersInUse() {
+        BaseMultiLayerUpdater<?> u = adapter.updater(false);
+        return new INDArray[]{adapter.model().params(), adapter.gradientsView(), u == null ? null : u.getStateViewArray()};
+    }
+
     Map<String, INDArray> paramTable(Model model, String layer) {
         return NetworkAdapter.of(model).paramTable(layer);
     }
@@ -75,13 +86,13 @@ final class ModelHandle {
     }
 
     /** Runs the swap; on any failure puts every field of the network (and its optimizer's updater) back. */
-    void guardedSwap(Object conf, INDArray params, INDArray updaterState, INDArray gradient,
+    void guardedSwap(Object conf, INDArray params, INDArray updaterState, INDArray gradient, boolean gradientHeld,
                      RewriteObserver observer) {
         FieldSnapshot snapshot = FieldSnapshot.of(model());
         Runnable restoreUpdater = adapter.solverUpdaterRestorer();
         RewriteStep[] at = {RewriteStep.CONFIGURATION};
         try {
-            adapter.swap(conf, params, updaterState, gradient, step -> {
+            adapter.swap(conf, params, updaterState, gradient, gradientHeld, step -> {
                 // An observer failure belongs to the step it reports; a later failure to the next step.
                 at[0] = step;
                 observer.stepDone(step);

@@ -15,6 +15,7 @@ import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.how.WeightBlock;
 import org.dl4jgrowth.network.NetworkAdapter;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
@@ -447,21 +448,35 @@ public final class NetworkRewrite {
             RewritePlan plan = p.plan;
             RewriteStep step = RewriteStep.PLAN;
             Model scratch = null;
+            RewriteBuffers buffers = RewriteBuffers.of(handle.model());
+            RewriteBuffers.Lease lease = null;
+            boolean prepared = false;
             try {
                 observer.stepDone(step);
 
                 step = RewriteStep.PARAMETERS;
-                scratch = handle.scratch(conf);
+                if (buffers != null) {
+                    lease = buffers.lease(handle, handle.buffersInUse());
+                    DataType type = handle.model().params().dataType();
+                    long n = p.geometry.paramsAfter();
+                    scratch = handle.scratch(conf, lease.params(type, n), lease.gradient(type, n));
+                } else {
+                    scratch = handle.scratch(conf);
+                }
+                RewriteBuffers.Temps temps = lease == null ? RewriteBuffers.Temps.FRESH : lease.temps();
+                Layout layout = new Layout(handle.adapter().paramOffsets(), NetworkAdapter.of(scratch).paramOffsets());
                 Map<String, NewUnits> fresh = runInitializers(plan, topology, scratch);
                 for (String layer : topology.layerNames()) {
-                    rebuildParams(layer, topology, plan, fresh, scratch);
+                    rebuildParams(layer, topology, plan, fresh, scratch, temps, layout);
                 }
                 observer.stepDone(step);
 
                 step = RewriteStep.UPDATER_STATE;
-                INDArray state = rebuildUpdaterState(plan, topology, scratch);
-                // The last gradient follows the same remap (fresh units: zero), for listeners after us.
-                INDArray gradient = rebuildGradient(plan, topology, scratch);
+                INDArray state = rebuildUpdaterState(plan, topology, scratch, lease, temps);
+                // The last gradient follows the same remap (fresh units: zero), for listeners after us;
+                // the scratch's gradient array is the one the swap installs.
+                boolean gradientHeld = rebuildGradient(plan, topology, scratch, temps, layout);
+                INDArray gradient = handle.gradientsView(scratch);
                 Map<String, INDArray> companionsAfter = rebuildCompanions(plan, topology, scratch);
                 observer.stepDone(step);
 
@@ -478,16 +493,23 @@ public final class NetworkRewrite {
                         engines.put(s.layer, units.svdEngine());
                     }
                 }
-                return new PreparedRewrite(handle, conf, scratch.params(), state, gradient, widths, notes, observer,
-                        System.nanoTime() - start, companions, companionsAfter, engines);
+                PreparedRewrite out = new PreparedRewrite(handle, conf, scratch.params(), state, gradient, gradientHeld,
+                        lease, widths, notes, observer, System.nanoTime() - start, companions, companionsAfter, engines);
+                prepared = true;
+                return out;
             } catch (IllegalArgumentException e) {
                 throw e;
             } catch (RuntimeException | Error e) {
                 throw new RewriteException(step, String.valueOf(e.getMessage()), e);
             } finally {
-                // The scratch network is dropped here; only its parameter array lives on.
-                if (scratch != null) {
-                    Remap.release(handle.gradientsView(scratch));
+                // The scratch network is dropped here; its parameter and gradient arrays live on in the
+                // prepared rewrite. Failed, the spare goes back, and arrays DL4J allocated go at once.
+                if (!prepared) {
+                    if (lease != null) {
+                        lease.giveBack();
+                    } else if (scratch != null) {
+                        Remap.release(handle.gradientsView(scratch));
+                    }
                 }
             }
         }
@@ -527,7 +549,7 @@ public final class NetworkRewrite {
             INDArray oldW = handle.paramTable(handle.model(), site.layer).get("W");
             WeightBlock fanIn = new WeightBlock(site.layer, Nd4j.zeros(w.dataType(), resized(w.shape(), unitAxis, k)),
                     unitAxis, 1, ((BaseLayer) layer).getWeightInitFn(), fans[0], fans[1],
-                    Remap.meanUnitNorm(oldW, unitAxis, 1), Remap.meanAbsNonZero(oldW));
+                    () -> Remap.meanUnitNorm(oldW, unitAxis, 1), () -> Remap.meanAbsNonZero(oldW));
             INDArray bias = table.containsKey("b") ? Nd4j.zeros(w.dataType(), k) : null;
             List<WeightBlock> fanOut = new ArrayList<>();
             for (RewritePlan.Edge e : site.consumers) {
@@ -538,14 +560,15 @@ public final class NetworkRewrite {
                 INDArray oldCw = handle.paramTable(handle.model(), e.consumer).get("W");
                 fanOut.add(new WeightBlock(e.consumer, Nd4j.zeros(cw.dataType(), resized(cw.shape(), axis, k * e.block)),
                         axis, e.block, ((BaseLayer) cl).getWeightInitFn(), cf[0], cf[1],
-                        Remap.meanUnitNorm(oldCw, axis, e.block), Remap.meanAbsNonZero(oldCw)));
+                        () -> Remap.meanUnitNorm(oldCw, axis, e.block), () -> Remap.meanAbsNonZero(oldCw)));
             }
             NewUnits units = new NewUnits(site.layer, layer, site.map.freshUnits(), site.map.newWidth(), fanIn, bias,
                     ((BaseLayer) layer).getBiasInit(), fanOut, statistics);
             if (perturbed.length > 0) {
                 units.withPerturbation(perturbed, new WeightBlock(site.layer,
                         Nd4j.zeros(w.dataType(), resized(w.shape(), unitAxis, perturbed.length)), unitAxis, 1,
-                        ((BaseLayer) layer).getWeightInitFn(), fans[0], fans[1], Remap.meanUnitNorm(oldW, unitAxis, 1)));
+                        ((BaseLayer) layer).getWeightInitFn(), fans[0], fans[1], () -> Remap.meanUnitNorm(oldW, unitAxis, 1),
+                        () -> Double.NaN));
             }
             RandomScope.run(random, () -> {
                 if (k > 0) {
@@ -578,7 +601,38 @@ public final class NetworkRewrite {
         return s;
     }
 
-    private void rebuildParams(String layer, Topology t, RewritePlan plan, Map<String, NewUnits> fresh, Model scratch) {
+    /**
+     * Where every parameter starts in the old and the new flat vectors (null maps: unknown, so the
+     * remaps take the general route through private copies).
+     */
+    private static final class Layout {
+        final Map<String, Long> before;
+        final Map<String, Long> after;
+
+        Layout(Map<String, Long> before, Map<String, Long> after) {
+            this.before = before;
+            this.after = after;
+        }
+
+        /** {old offset, new offset} of {@code layer}'s {@code param}, or null. */
+        long[] of(String layer, String param) {
+            if (before == null || after == null) {
+                return null;
+            }
+            Long a = before.get(layer + "\u0000" + param);
+            Long b = after.get(layer + "\u0000" + param);
+            return a == null || b == null ? null : new long[]{a, b};
+        }
+    }
+
+    /** The row (axis 0) and column (axis 1) maps of a matrix whose unit and input axes are given (-1: none). */
+    private static UnitMap[] rowsAndColumns(int uAxis, UnitMap unitMap, int iAxis, UnitMap inputMap) {
+        return new UnitMap[]{uAxis == 0 ? unitMap : iAxis == 0 ? inputMap : null,
+                uAxis == 1 ? unitMap : iAxis == 1 ? inputMap : null};
+    }
+
+    private void rebuildParams(String layer, Topology t, RewritePlan plan, Map<String, NewUnits> fresh, Model scratch,
+                               RewriteBuffers.Temps temps, Layout layout) {
         Map<String, INDArray> newTable = handle.paramTable(scratch, layer);
         Map<String, INDArray> oldTable = handle.paramTable(handle.model(), layer);
         LayerKind kind = LayerKind.of(t.layer(layer));
@@ -594,9 +648,52 @@ public final class NetworkRewrite {
             }
             int uAxis = unitMap == null ? -1 : kind.unitAxis(key, dst.rank());
             int iAxis = edge == null ? -1 : kind.inputAxis(key);
-            // Built in a private 'c'-ordered array and assigned once: slicing the views DL4J hands
-            // out (sub-views of the flat parameter vector) misbehaves in ND4J M2.1.
-            INDArray buf = Nd4j.zeros(dst.dataType(), dst.shape());
+            long[] at = layout.of(layer, key);
+            boolean weights = "W".equals(key);
+            if ((weights || "b".equals(key)) && at != null && !plan.isBatchNorm(layer)
+                    && FlatMatrix.fits(scratch.params(), dst, at[1]) && FlatMatrix.fits(handle.model().params(), src, at[0])) {
+                // Dense weights ('f' order) and biases: written in place in the new flat vector. Every
+                // cell is written: fresh units' fan-in (or bias) and fresh inputs' fan-out from the
+                // initialiser's blocks, kept cells from the old values (a reused buffer holds stale
+                // values until then).
+                FlatMatrix w = FlatMatrix.at(scratch.params(), at[1], dst.shape());
+                if (weights && iAxis >= 0 && edge.map.freshCount() > 0) {
+                    NewUnits units = fresh.get(edge.site.layer);
+                    w.placeFresh(iAxis, edge.map, units.fanOut().get(edge.site.consumers.indexOf(edge)).weights());
+                }
+                if (uAxis >= 0 && unitMap.freshCount() > 0) {
+                    NewUnits units = fresh.get(layer);
+                    if (weights) {
+                        w.placeFresh(uAxis, unitMap, units.fanIn().weights());
+                    } else if (units.hasBias()) {
+                        w.placeFresh(uAxis, unitMap, units.bias().reshape(1, units.count()));
+                    } else {
+                        w.fillFresh(uAxis, unitMap, 0.0);
+                    }
+                }
+                UnitMap[] rc = rowsAndColumns(uAxis, unitMap, iAxis, edge == null ? null : edge.map);
+                FlatMatrix.copyRuns(FlatMatrix.at(handle.model().params(), at[0], src.shape()), w, rc[0], rc[1]);
+                if (iAxis >= 0) {
+                    w.scaleKept(iAxis, edge.map, uAxis, unitMap);
+                }
+                if (weights && uAxis >= 0 && unitMap.perturbedSources().length > 0) {
+                    NewUnits units = fresh.get(layer);
+                    int[] sources = units.perturbedSources();
+                    INDArray delta = units.perturbation().weights();
+                    for (int j = 0; j < unitMap.newWidth(); j++) {
+                        if (unitMap.perturbation(j) != 0) {
+                            INDArrayIndex[] from = all(delta.rank());
+                            from[uAxis] = NDArrayIndex.point(java.util.Arrays.binarySearch(sources, unitMap.source(j)));
+                            w.addAt(uAxis, j, delta.get(from), unitMap.perturbation(j));
+                        }
+                    }
+                }
+                continue;
+            }
+            // Built in a private array and assigned once: slicing the views DL4J hands out (sub-views
+            // of the flat parameter vector) misbehaves in ND4J M2.1. In the parameter's own order, so
+            // that copying in and out is a straight copy rather than a transpose.
+            INDArray buf = temps.zeros(0, dst.dataType(), dst.ordering(), dst.shape());
             if (iAxis >= 0 && edge.map.freshCount() > 0) {
                 NewUnits units = fresh.get(edge.site.layer);
                 Remap.placeFresh(buf, iAxis, edge.map, units.fanOut().get(edge.site.consumers.indexOf(edge)).weights());
@@ -614,23 +711,18 @@ public final class NetworkRewrite {
                     }
                 }
             }
-            INDArray copy = src.dup('c');
-            INDArray g = copy;
-            INDArray byUnit = null;
-            if (uAxis >= 0) {
-                g = byUnit = Remap.gather(g, uAxis, unitMap);
-            }
+            INDArray copy = temps.copyOf(1, src);
+            // Kept cells straight from the copy; then the fan-out scales of copied inputs, on kept
+            // cells only (the fresh units' own fan-in keeps what the initialiser gave it).
+            Remap.gatherInto(copy, buf, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
             if (iAxis >= 0) {
-                g = Remap.gather(g, iAxis, edge.map);
-                Remap.scale(g, iAxis, edge.map);
+                Remap.scaleKept(buf, iAxis, edge.map, uAxis, unitMap);
             }
-            Remap.copyKept(g, buf, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
             if ("W".equals(key) && uAxis >= 0 && unitMap.perturbedSources().length > 0 && !plan.isBatchNorm(layer)) {
                 addPerturbations(buf, uAxis, unitMap, fresh.get(layer));
             }
             dst.assign(buf);
-            // All private to this method (a gather by an identity map returns its input: released once).
-            Remap.release(buf, copy, byUnit, g);
+            temps.done(buf, copy);
         }
     }
 
@@ -676,8 +768,9 @@ public final class NetworkRewrite {
         }
     }
 
-    private INDArray rebuildUpdaterState(RewritePlan plan, Topology t, Model scratch) {
-        BaseMultiLayerUpdater<?> fresh = handle.updater(scratch, true);
+    private INDArray rebuildUpdaterState(RewritePlan plan, Topology t, Model scratch, RewriteBuffers.Lease lease,
+                                         RewriteBuffers.Temps temps) {
+        BaseMultiLayerUpdater<?> fresh = freshUpdater(scratch, lease);
         INDArray newState = fresh.getStateViewArray();
         if (newState == null) {
             return null;
@@ -687,7 +780,9 @@ public final class NetworkRewrite {
             return newState;
         }
         Map<String, INDArray> oldParams = new HashMap<>();
-        Map<String, List<INDArray>> oldStates = statesByParam(old, handle.model(), oldParams);
+        Map<String, long[]> oldOffsets = new HashMap<>();
+        Map<String, List<INDArray>> oldStates = statesByParam(old, handle.model(), oldParams, oldOffsets);
+        INDArray oldState = old.getStateViewArray();
         for (UpdaterBlock block : fresh.getUpdaterBlocks()) {
             if (block.getUpdaterView() == null) {
                 continue;
@@ -710,6 +805,8 @@ public final class NetworkRewrite {
                 UnitMap unitMap = plan.unitMap(layer);
                 RewritePlan.Edge edge = plan.inputEdge(layer);
                 INDArray oldParam = oldParams.get(layer + "\u0000" + key);
+                long[] oldAt = oldOffsets.get(layer + "\u0000" + key);
+                long[] newAt = stateOffsets(block, ps);
                 for (int c = 0; c < slices.size(); c++) {
                     INDArray oldFlat = olds.get(c);
                     INDArray flat = slices.get(c);
@@ -720,15 +817,24 @@ public final class NetworkRewrite {
                     }
                     int uAxis = unitMap == null ? -1 : kind.unitAxis(key, param.rank());
                     int iAxis = edge == null ? -1 : kind.inputAxis(key);
+                    if (FlatMatrix.fits(oldState, oldFlat, oldAt[c], oldParam)
+                            && FlatMatrix.fits(newState, flat, newAt[c], param)) {
+                        // One pass, old state to new, straight between the flat arrays; fresh cells keep
+                        // the starting values freshUpdater wrote.
+                        UnitMap[] rc = rowsAndColumns(uAxis, unitMap, iAxis, edge == null ? null : edge.map);
+                        FlatMatrix.copyRuns(FlatMatrix.at(oldState, oldAt[c], oldParam.shape()),
+                                FlatMatrix.at(newState, newAt[c], param.shape()), rc[0], rc[1]);
+                        continue;
+                    }
                     // Private copies, each in its parameter's own order (so reshaping back to flat is a
                     // view): ND4J M2.1 returns views without a data buffer when slicing a reshaped
                     // sub-view of the updater's state. dst starts as the fresh state; the kept cells
                     // are written straight from the old state.
-                    INDArray oldComp = oldFlat.reshape(oldParam.ordering(), oldParam.shape()).dup(oldParam.ordering());
-                    INDArray dst = flat.reshape(param.ordering(), param.shape()).dup(param.ordering());
+                    INDArray oldComp = temps.copyOf(0, oldFlat, oldParam.ordering(), oldParam.shape());
+                    INDArray dst = temps.copyOf(1, flat, param.ordering(), param.shape());
                     Remap.gatherInto(oldComp, dst, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
-                    flat.assign(dst.reshape(param.ordering(), new long[]{dst.length()}));
-                    Remap.release(oldComp, dst);
+                    temps.copyFlatInto(dst, flat);
+                    temps.done(oldComp, dst);
                 }
             }
         }
@@ -736,25 +842,67 @@ public final class NetworkRewrite {
     }
 
     /**
-     * The network's last gradient remapped to the new layout, as a flat array of the new gradient
-     * length; null when the network holds none (before its first iteration).
+     * An updater on the scratch network with its state initialised as each parameter's updater
+     * starts it (Adam: zeros; AdaGrad: epsilon), in the lease's buffer when there is one. DL4J
+     * initialises only a state array it allocates itself, so on a given buffer each block's updater
+     * is instantiated once more with initialisation, which writes the starting values into its view.
      */
-    private INDArray rebuildGradient(RewritePlan plan, Topology t, Model scratch) {
+    private BaseMultiLayerUpdater<?> freshUpdater(Model scratch, RewriteBuffers.Lease lease) {
+        NetworkAdapter s = NetworkAdapter.of(scratch);
+        long size = lease == null ? 0 : s.updaterStateSize();
+        if (size == 0) {
+            return handle.updater(scratch, true);
+        }
+        INDArray view = lease.state(scratch.params().dataType(), size);
+        BaseMultiLayerUpdater<?> fresh = s.newUpdater(view);
+        long end = 0;
+        for (UpdaterBlock block : fresh.getUpdaterBlocks()) {
+            end = Math.max(end, block.getUpdaterViewOffsetEnd());
+            if (block.getUpdaterView() != null) {
+                block.getGradientUpdater().getConfig().instantiate(block.getUpdaterView(), true);
+            }
+        }
+        if (end != size || fresh.getStateViewArray() != view) {
+            throw new IllegalStateException("The updater's state has " + end + " entries, " + size + " were counted");
+        }
+        return fresh;
+    }
+
+    /**
+     * Writes the network's last gradient, remapped to the new layout, into the scratch network's
+     * gradient array; false when the network holds none (before its first iteration).
+     */
+    private boolean rebuildGradient(RewritePlan plan, Topology t, Model scratch, RewriteBuffers.Temps temps,
+                                    Layout layout) {
         NetworkAdapter old = handle.adapter();
         if (old.model().gradient() == null || old.gradientsView() == null) {
-            return null;
+            return false;
         }
         NetworkAdapter fresh = NetworkAdapter.of(scratch);
         for (String layer : t.layerNames()) {
             Map<String, INDArray> oldGrad = old.gradientTable(layer);
             for (Map.Entry<String, INDArray> e : fresh.gradientViews(layer).entrySet()) {
                 INDArray src = oldGrad.get(e.getKey());
-                if (src != null) {
-                    remapInto(layer, e.getKey(), src, e.getValue(), t, plan);
+                if (src == null) {
+                    continue;
                 }
+                long[] at = layout.of(layer, e.getKey());
+                if (at != null && plan.touches(layer) && FlatMatrix.fits(old.gradientsView(), src, at[0])
+                        && FlatMatrix.fits(fresh.gradientsView(), e.getValue(), at[1])) {
+                    // Straight between the flat gradients; fresh cells keep the zeros they start with.
+                    LayerKind kind = LayerKind.of(t.layer(layer));
+                    UnitMap unitMap = plan.unitMap(layer);
+                    RewritePlan.Edge edge = plan.inputEdge(layer);
+                    UnitMap[] rc = rowsAndColumns(unitMap == null ? -1 : kind.unitAxis(e.getKey(), src.rank()), unitMap,
+                            edge == null ? -1 : kind.inputAxis(e.getKey()), edge == null ? null : edge.map);
+                    FlatMatrix.copyRuns(FlatMatrix.at(old.gradientsView(), at[0], src.shape()),
+                            FlatMatrix.at(fresh.gradientsView(), at[1], e.getValue().shape()), rc[0], rc[1]);
+                    continue;
+                }
+                remapInto(layer, e.getKey(), src, e.getValue(), t, plan, temps);
             }
         }
-        return fresh.gradientsView().dup();
+        return true;
     }
 
     /** Each registered companion array in the new layout; fresh cells hold its fresh value. */
@@ -774,7 +922,7 @@ public final class NetworkRewrite {
             }
             INDArray newParam = handle.paramTable(scratch, c.layer()).get(c.param());
             INDArray dst = Nd4j.valueArrayOf(newParam.shape(), c.freshValue(), c.array().dataType());
-            remapInto(c.layer(), c.param(), c.array(), dst, t, plan);
+            remapInto(c.layer(), c.param(), c.array(), dst, t, plan, RewriteBuffers.Temps.FRESH);
             out.put(e.getKey(), dst);
         }
         return out;
@@ -786,7 +934,8 @@ public final class NetworkRewrite {
      * values, fresh units keep what {@code dst} holds. The one remap for everything shaped like a
      * parameter apart from the parameters themselves (whose fresh units the initialisers fill).
      */
-    private static void remapInto(String layer, String key, INDArray src, INDArray dst, Topology t, RewritePlan plan) {
+    private static void remapInto(String layer, String key, INDArray src, INDArray dst, Topology t, RewritePlan plan,
+                                  RewriteBuffers.Temps temps) {
         if (!plan.touches(layer)) {
             dst.assign(src.reshape(dst.shape()));
             return;
@@ -796,11 +945,11 @@ public final class NetworkRewrite {
         RewritePlan.Edge edge = plan.inputEdge(layer);
         int uAxis = unitMap == null ? -1 : kind.unitAxis(key, dst.rank());
         int iAxis = edge == null ? -1 : kind.inputAxis(key);
-        INDArray from = src.dup(src.ordering());
-        INDArray to = dst.dup(dst.ordering());
+        INDArray from = temps.copyOf(0, src);
+        INDArray to = temps.copyOf(1, dst);
         Remap.gatherInto(from, to, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
         dst.assign(to);
-        Remap.release(from, to);
+        temps.done(from, to);
     }
 
     /**
@@ -808,7 +957,7 @@ public final class NetworkRewrite {
      * not copies); {@code params} receives each parameter, for its shape and order.
      */
     private Map<String, List<INDArray>> statesByParam(BaseMultiLayerUpdater<?> updater, Model model,
-                                                      Map<String, INDArray> params) {
+                                                      Map<String, INDArray> params, Map<String, long[]> offsets) {
         Map<String, List<INDArray>> out = new HashMap<>();
         for (UpdaterBlock block : updater.getUpdaterBlocks()) {
             if (block.getUpdaterView() == null) {
@@ -819,6 +968,7 @@ public final class NetworkRewrite {
                 String id = layer + "\u0000" + ps.getParamName();
                 params.put(id, handle.paramTable(model, layer).get(ps.getParamName()));
                 out.put(id, stateSlices(block, ps));
+                offsets.put(id, stateOffsets(block, ps));
             }
         }
         return out;
@@ -829,6 +979,18 @@ public final class NetworkRewrite {
      * {@code [component 0 over the whole block | component 1 | ...]} (Adam: m then v), each
      * component laid out like the block's parameters.
      */
+    /** Where each of {@link #stateSlices}'s slices starts in the updater's whole state array. */
+    static long[] stateOffsets(UpdaterBlock block, UpdaterBlock.ParamState ps) {
+        long blockLen = block.getParamOffsetEnd() - block.getParamOffsetStart();
+        long components = (block.getUpdaterViewOffsetEnd() - block.getUpdaterViewOffsetStart()) / blockLen;
+        long off = ps.getParamOffsetStart() - block.getParamOffsetStart();
+        long[] out = new long[(int) components];
+        for (int c = 0; c < out.length; c++) {
+            out[c] = block.getUpdaterViewOffsetStart() + c * blockLen + off;
+        }
+        return out;
+    }
+
     static List<INDArray> stateSlices(UpdaterBlock block, UpdaterBlock.ParamState ps) {
         INDArray view = block.getUpdaterView();
         view = view.reshape(view.length());

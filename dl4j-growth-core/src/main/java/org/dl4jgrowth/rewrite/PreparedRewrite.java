@@ -15,6 +15,8 @@ public final class PreparedRewrite {
     private final INDArray params;
     private final INDArray updaterState;
     private final INDArray gradient;
+    private final boolean gradientHeld;
+    private final RewriteBuffers.Lease lease;
     private final Map<String, int[]> widths;
     private final Map<String, Map<String, Object>> notes;
     private final RewriteObserver observer;
@@ -28,7 +30,7 @@ public final class PreparedRewrite {
     private boolean applied;
 
     PreparedRewrite(ModelHandle handle, Object conf, INDArray params, INDArray updaterState, INDArray gradient,
-                    Map<String, int[]> widths,
+                    boolean gradientHeld, RewriteBuffers.Lease lease, Map<String, int[]> widths,
                     Map<String, Map<String, Object>> notes, RewriteObserver observer, long prepareNanos,
                     CompanionArrays companions, Map<String, INDArray> companionsAfter,
                     Map<String, String> svdEngines) {
@@ -40,6 +42,8 @@ public final class PreparedRewrite {
         this.params = params;
         this.updaterState = updaterState;
         this.gradient = gradient;
+        this.gradientHeld = gradientHeld;
+        this.lease = lease;
         this.widths = widths;
         this.notes = notes;
         this.observer = observer;
@@ -58,10 +62,29 @@ public final class PreparedRewrite {
     public synchronized RewriteResult apply() {
         Preconditions.checkState(!applied, "This rewrite has already been applied");
         if (handle.liveConfiguration() != confAtPrepare || handle.iterationCount() != iterationAtPrepare) {
+            if (lease != null) {
+                lease.giveBack();
+            }
             throw new IllegalStateException("The network changed after this rewrite was prepared; prepare it again");
         }
+        if (lease != null && lease.revoked()) {
+            // Only after the network changed, which the check above refuses first; kept as the guard of
+            // the buffers themselves: a later prepare builds into them now.
+            throw new IllegalStateException("A later rewrite of this network was prepared into this one's buffers; "
+                    + "prepare it again");
+        }
         long start = System.nanoTime();
-        handle.guardedSwap(conf, params, updaterState, gradient, observer);
+        try {
+            handle.guardedSwap(conf, params, updaterState, gradient, gradientHeld, observer);
+        } catch (RuntimeException | Error e) {
+            if (lease != null) {
+                lease.giveBack();
+            }
+            throw e;
+        }
+        if (lease != null) {
+            lease.swapped();
+        }
         applied = true;
         if (companions != null) {
             companions.replace(companionsAfter);

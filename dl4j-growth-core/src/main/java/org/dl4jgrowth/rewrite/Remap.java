@@ -121,6 +121,35 @@ final class Remap {
         return runs;
     }
 
+    /**
+     * Multiplies, in place, the cells of {@code arr} (new shape) that are kept on {@code unitAxis}
+     * (all cells if it is -1) by the fan-out scale of their position along {@code axis}. Only
+     * positions whose scale is not 1 are touched: a split scales its source and its copies.
+     */
+    static void scaleKept(INDArray arr, int axis, UnitMap map, int unitAxis, UnitMap unitMap) {
+        if (!map.scalesFanOut()) {
+            return;
+        }
+        if (arr.rank() == 1) {
+            scaleKept(row(arr), axis + 1, map, unitAxis < 0 ? -1 : unitAxis + 1, unitMap);
+            return;
+        }
+        List<Run> kept = unitAxis >= 0 ? runs(unitMap, false) : List.of(new Run(0, -1));
+        for (int j = 0; j < map.newWidth(); j++) {
+            if (map.source(j) == UnitMap.FRESH || map.fanOutScale(j) == 1.0) {
+                continue;
+            }
+            for (Run r : kept) {
+                INDArrayIndex[] idx = all(arr.rank());
+                idx[axis] = NDArrayIndex.point(j);
+                if (unitAxis >= 0) {
+                    idx[unitAxis] = span(r.start, r.length);
+                }
+                arr.get(idx).muli(map.fanOutScale(j));
+            }
+        }
+    }
+
     /** Multiplies, in place, the slices along {@code axis} by the map's fan-out scales. */
     static void scale(INDArray arr, int axis, UnitMap map) {
         if (!map.scalesFanOut()) {
@@ -219,6 +248,19 @@ final class Remap {
      */
     static double meanUnitNorm(INDArray w, int axis, int block) {
         int rank = w.rank();
+        if (block == 1) {
+            // One reduction over the other axes: no copy of the matrix.
+            int[] others = new int[rank - 1];
+            for (int i = 0, j = 0; i < rank; i++) {
+                if (i != axis) {
+                    others[j++] = i;
+                }
+            }
+            INDArray norms = w.norm2(others);
+            double mean = norms.meanNumber().doubleValue();
+            release(norms);
+            return mean;
+        }
         int[] perm = new int[rank];
         perm[0] = axis;
         for (int i = 0, j = 1; i < rank; i++) {
@@ -237,7 +279,8 @@ final class Remap {
     /** Mean |w| over the nonzero entries of {@code w} (0 when all are zero). */
     static double meanAbsNonZero(INDArray w) {
         double sum = w.norm1Number().doubleValue();
-        long nonZero = w.neq(0.0).castTo(org.nd4j.linalg.api.buffer.DataType.INT64).sumNumber().longValue();
+        // A counting reduction: no boolean and no 64-bit copy of the matrix.
+        long nonZero = w.scan(org.nd4j.linalg.indexing.conditions.Conditions.notEquals(0.0)).longValue();
         return nonZero == 0 ? 0.0 : sum / nonZero;
     }
 
