@@ -8,6 +8,11 @@ import java.util.Map;
 /**
  * A rewrite that has been fully built but not yet swapped in. Apply it straight away: it refuses
  * to apply to a network that has changed (trained, or been rewritten) since it was prepared.
+ *
+ * <p>It is built into the spare buffers the network keeps between growths (see
+ * {@code RewriteBuffers}); while it holds them, another rewrite prepared from the same state gets
+ * buffers of its own, and one prepared after the network changed takes them back (this one could
+ * not be applied any more anyway).
  */
 public final class PreparedRewrite {
     private final ModelHandle handle;
