@@ -858,12 +858,16 @@ public final class NetworkRewrite {
         long end = 0;
         for (UpdaterBlock block : fresh.getUpdaterBlocks()) {
             end = Math.max(end, block.getUpdaterViewOffsetEnd());
+        }
+        if (end != size || fresh.getStateViewArray() != view) {
+            // A layout the count does not know (a wrapper layer, say): DL4J allocates the state, as
+            // it does without reuse.
+            return handle.updater(scratch, true);
+        }
+        for (UpdaterBlock block : fresh.getUpdaterBlocks()) {
             if (block.getUpdaterView() != null) {
                 block.getGradientUpdater().getConfig().instantiate(block.getUpdaterView(), true);
             }
-        }
-        if (end != size || fresh.getStateViewArray() != view) {
-            throw new IllegalStateException("The updater's state has " + end + " entries, " + size + " were counted");
         }
         return fresh;
     }

@@ -241,6 +241,60 @@ class RewriteBuffersTest {
         assertFalse(net.params().isNaN().any());
     }
 
+    /** in -> frozen dense f0 -> d1 -> d2 -> out, Adam: a layer with no optimizer state before the grown one. */
+    private static Model withFrozenLayer(boolean graph) {
+        org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder base = TestNets.base(5, new Adam(0.01), DataType.DOUBLE);
+        org.deeplearning4j.nn.conf.layers.Layer f0 = new org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop(
+                new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(4).nOut(5)
+                        .activation(org.nd4j.linalg.activations.Activation.TANH).build());
+        org.deeplearning4j.nn.conf.layers.Layer d1 = new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder()
+                .name("d1").nIn(5).nOut(6).activation(org.nd4j.linalg.activations.Activation.TANH).build();
+        org.deeplearning4j.nn.conf.layers.Layer d2 = new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder()
+                .name("d2").nIn(6).nOut(5).activation(org.nd4j.linalg.activations.Activation.TANH).build();
+        org.deeplearning4j.nn.conf.layers.Layer out = new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder()
+                .name("out").nIn(5).nOut(3).activation(org.nd4j.linalg.activations.Activation.SOFTMAX)
+                .lossFunction(org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT).build();
+        Model net;
+        if (graph) {
+            ComputationGraph g = new ComputationGraph(base.graphBuilder().addInputs("in")
+                    .addLayer("f0", f0, "in").addLayer("d1", d1, "f0").addLayer("d2", d2, "d1")
+                    .addLayer("out", out, "d2").setOutputs("out").build());
+            g.init();
+            net = g;
+        } else {
+            MultiLayerNetwork m = new MultiLayerNetwork(base.list().layer(f0).layer(d1).layer(d2).layer(out).build());
+            m.init();
+            net = m;
+        }
+        for (int i = 0; i < 2; i++) {
+            TestNets.fit(net, TestNets.DENSE_DENSE.data(8, i, DataType.DOUBLE));
+        }
+        return net;
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void aFrozenLayerBesideTheGrownOneGivesTheSameNetworkWithAndWithoutReuse(boolean graph) {
+        Model fresh = withFrozenLayer(graph);
+        Model reused = TestNets.copy(fresh);
+        System.setProperty(RewriteBuffers.PROPERTY, "false");
+        for (int i = 0; i < 3; i++) {
+            grow(fresh, "d1", 1);
+            TestNets.fit(fresh, TestNets.DENSE_DENSE.data(8, 20 + i, DataType.DOUBLE));
+        }
+        System.setProperty(RewriteBuffers.PROPERTY, "true");
+        for (int i = 0; i < 3; i++) {
+            grow(reused, "d1", 1);
+            TestNets.fit(reused, TestNets.DENSE_DENSE.data(8, 20 + i, DataType.DOUBLE));
+        }
+        assertNotNull(RewriteBuffers.spareOf(reused), "reuse on");
+        NetState a = NetState.of(fresh);
+        NetState b = NetState.of(reused);
+        assertEquals(9, TestNets.layer(reused, "d1").getParam("W").size(1));
+        assertArrayEquals(a.params, b.params, "parameters");
+        assertArrayEquals(a.updaterState, b.updaterState, "optimizer state");
+    }
+
     @ParameterizedTest(name = "graph={0}")
     @ValueSource(booleans = {false, true})
     void twoGenerationsAlternate(boolean graph) {
