@@ -1,19 +1,9 @@
 package org.dl4jgrowth.bench;
 
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.dl4jgrowth.activation.ActivationGrowthReLU;
+import org.dl4jgrowth.bench.jmh.BenchData;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
-import org.nd4j.linalg.activations.Activation;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.rng.Random;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.util.Arrays;
 
@@ -52,33 +42,10 @@ public final class AfterRewrite {
         }
     }
 
-    static MultiLayerNetwork mlp(int in, int h1, int h2, int out) {
-        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(11)
-                .dataType(DataType.FLOAT).updater(new Adam(1e-3)).list()
-                .layer(new DenseLayer.Builder().name("h1").nIn(in).nOut(h1).activation(new ActivationGrowthReLU()).build())
-                .layer(new DenseLayer.Builder().name("h2").nIn(h1).nOut(h2).activation(new ActivationGrowthReLU()).build())
-                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).name("out").nIn(h2).nOut(out)
-                        .activation(Activation.SOFTMAX).build())
-                .build());
-        net.init();
-        return net;
-    }
-
-    static DataSet batch(int n, int features, int classes, long seed) {
-        Random rng = Nd4j.getRandomFactory().getNewRandomInstance(seed);
-        INDArray x = Nd4j.rand(Nd4j.create(DataType.FLOAT, n, features), rng);
-        INDArray y = Nd4j.zeros(DataType.FLOAT, n, classes);
-        java.util.Random labels = new java.util.Random(seed);
-        for (int i = 0; i < n; i++) {
-            y.putScalar(i, labels.nextInt(classes), 1.0);
-        }
-        return new DataSet(x, y);
-    }
-
     /** Runs {@code rounds} rounds on a network {@code in-h-h-10}, growing h1 by {@code added} each. */
     public static Result run(int in, int hidden, int batchSize, int rounds, int steadyIterations, int added) {
-        MultiLayerNetwork net = mlp(in, hidden, hidden, 10);
-        DataSet batch = batch(batchSize, in, 10, 12);
+        MultiLayerNetwork net = BenchData.mlp(in, hidden, hidden, 10, 11);
+        DataSet batch = BenchData.randomBatch(batchSize, in, 10, 12);
         for (int i = 0; i < 20; i++) {
             net.fit(batch);   // JIT and workspaces warm before anything is timed
         }

@@ -18,11 +18,8 @@ import org.dl4jgrowth.where.GrowthAmount;
 import org.dl4jgrowth.where.SiteSelector;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.rng.Random;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
@@ -146,21 +143,9 @@ public final class ListenerOverhead {
             return out;
         }
         for (int i = 0; i < n.batches; i++) {
-            out.add(randomBatch(n.batch, n.in, n.out, 100 + i));
+            out.add(org.dl4jgrowth.bench.jmh.BenchData.randomBatch(n.batch, n.in, n.out, 100 + i));
         }
         return out;
-    }
-
-    /** {@code n} inputs uniform in [0, 1) with random one-hot labels. */
-    static DataSet randomBatch(int n, int features, int classes, long seed) {
-        Random rng = Nd4j.getRandomFactory().getNewRandomInstance(seed);
-        INDArray x = Nd4j.rand(Nd4j.create(DataType.FLOAT, n, features), rng);
-        INDArray y = Nd4j.zeros(DataType.FLOAT, n, classes);
-        java.util.Random labels = new java.util.Random(seed);
-        for (int i = 0; i < n; i++) {
-            y.putScalar(i, labels.nextInt(classes), 1.0);
-        }
-        return new DataSet(x, y);
     }
 
     /** A resettable iterator over the minibatches, as a user's would be (DL4J may prefetch it asynchronously). */

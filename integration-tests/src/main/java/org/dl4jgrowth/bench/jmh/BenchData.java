@@ -18,7 +18,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * Inputs shared by the JMH benchmarks: the MLPs, a random minibatch, and matrices with a known,
  * decaying spectrum. Everything is FLOAT and built from fixed seeds, outside the measured code.
  */
-final class BenchData {
+public final class BenchData {
     /** Number of singular triplets the SVD benchmarks ask for (a growth by 16 units). */
     static final int TOP_K = 16;
     /** Ratio of consecutive singular values of {@link #decayingSpectrum}. */
@@ -33,7 +33,7 @@ final class BenchData {
      * An MLP {@code in -> h1 -> h2 -> out} with {@link ActivationGrowthReLU} hidden layers, softmax
      * output with cross-entropy, Adam (lr 1e-3), FLOAT, initialised.
      */
-    static MultiLayerNetwork mlp(int in, int hidden1, int hidden2, int out, long seed) {
+    public static MultiLayerNetwork mlp(int in, int hidden1, int hidden2, int out, long seed) {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
                 .seed(seed)
                 .dataType(DataType.FLOAT)
@@ -51,7 +51,7 @@ final class BenchData {
     }
 
     /** {@code n} inputs uniform in [0, 1) (like scaled pixels) with random one-hot labels. */
-    static DataSet randomBatch(int n, int features, int classes, long seed) {
+    public static DataSet randomBatch(int n, int features, int classes, long seed) {
         Random rng = Nd4j.getRandomFactory().getNewRandomInstance(seed);
         INDArray x = Nd4j.rand(Nd4j.create(DataType.FLOAT, n, features), rng);
         INDArray y = Nd4j.zeros(DataType.FLOAT, n, classes);
