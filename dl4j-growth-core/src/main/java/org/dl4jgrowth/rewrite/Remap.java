@@ -1,8 +1,6 @@
 package org.dl4jgrowth.rewrite;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -44,31 +42,6 @@ final class Remap {
             }
         }
         return runs;
-    }
-
-    /**
-     * {@code src} re-indexed along {@code axis} by the map's sources; fresh positions hold zeros.
-     * Copies runs of consecutive sources as slices (ND4J's Gather op crashed here on the views DL4J
-     * hands out for 'f'-ordered weights, and slice copies work alike on every backend).
-     */
-    static INDArray gather(INDArray src, int axis, UnitMap map) {
-        if (map.isIdentity()) {
-            return src;
-        }
-        if (src.rank() == 1) {
-            return gather(row(src), 1, map).reshape(map.newWidth());
-        }
-        long[] shape = src.shape().clone();
-        shape[axis] = map.newWidth();
-        INDArray out = Nd4j.zeros(src.dataType(), shape);
-        for (int[] run : sourceRuns(map)) {
-            INDArrayIndex[] to = all(out.rank());
-            to[axis] = span(run[0], run[2]);
-            INDArrayIndex[] from = all(src.rank());
-            from[axis] = span(run[1], run[2]);
-            out.get(to).assign(src.get(from));
-        }
-        return out;
     }
 
     /**
@@ -150,48 +123,6 @@ final class Remap {
         }
     }
 
-    /** Multiplies, in place, the slices along {@code axis} by the map's fan-out scales. */
-    static void scale(INDArray arr, int axis, UnitMap map) {
-        if (!map.scalesFanOut()) {
-            return;
-        }
-        if (arr.rank() == 1) {
-            scale(row(arr), 1, map);
-            return;
-        }
-        double[] s = new double[map.newWidth()];
-        for (int j = 0; j < s.length; j++) {
-            s[j] = map.source(j) == UnitMap.FRESH ? 1.0 : map.fanOutScale(j);
-        }
-        INDArray scales = Nd4j.createFromArray(s).castTo(arr.dataType());
-        Nd4j.getExecutioner().exec(new BroadcastMulOp(arr, scales, arr, axis));
-    }
-
-    /**
-     * Copies {@code src} into {@code dst} over the cells that are kept (copied) on every mapped axis.
-     * Both arrays have the new shape.
-     */
-    static void copyKept(INDArray src, INDArray dst, int axisA, UnitMap mapA, int axisB, UnitMap mapB) {
-        if (dst.rank() == 1) {
-            copyKept(row(src), row(dst), axisA < 0 ? -1 : axisA + 1, mapA, axisB < 0 ? -1 : axisB + 1, mapB);
-            return;
-        }
-        List<Run> runsA = axisA >= 0 ? runs(mapA, false) : List.of(new Run(0, -1));
-        List<Run> runsB = axisB >= 0 ? runs(mapB, false) : List.of(new Run(0, -1));
-        for (Run a : runsA) {
-            for (Run b : runsB) {
-                INDArrayIndex[] idx = all(dst.rank());
-                if (axisA >= 0) {
-                    idx[axisA] = span(a.start, a.length);
-                }
-                if (axisB >= 0) {
-                    idx[axisB] = span(b.start, b.length);
-                }
-                dst.get(idx).assign(src.get(idx));
-            }
-        }
-    }
-
     /**
      * Writes {@code block}, whose {@code axis} lists the fresh positions of {@code map} in order,
      * into those positions of {@code dst}.
@@ -229,7 +160,7 @@ final class Remap {
      * A [1, n] view of a vector. ND4J mishandles length-1 interval views of rank-1 arrays (their data
      * buffer comes back null), so vectors are always sliced as rows.
      */
-    private static INDArray row(INDArray v) {
+    static INDArray row(INDArray v) {
         return v.reshape(v.ordering(), true, 1, v.length());
     }
 
