@@ -17,6 +17,7 @@ import org.dl4jgrowth.network.NetworkAdapter;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -770,13 +771,17 @@ public final class NetworkRewrite {
 
     private INDArray rebuildUpdaterState(RewritePlan plan, Topology t, Model scratch, RewriteBuffers.Lease lease,
                                          RewriteBuffers.Temps temps) {
-        BaseMultiLayerUpdater<?> fresh = freshUpdater(scratch, lease);
+        BaseMultiLayerUpdater<?> old = handle.updater(handle.model(), false);
+        boolean oldState0 = old != null && old.getStateViewArray() != null;
+        // With an old state to copy from, only fresh cells need starting values (set below, per
+        // component); without one, every cell does.
+        boolean[] initialised = {true};
+        BaseMultiLayerUpdater<?> fresh = freshUpdater(scratch, lease, !oldState0, initialised);
         INDArray newState = fresh.getStateViewArray();
         if (newState == null) {
             return null;
         }
-        BaseMultiLayerUpdater<?> old = handle.updater(handle.model(), false);
-        if (old == null || old.getStateViewArray() == null) {
+        if (!oldState0) {
             return newState;
         }
         Map<String, INDArray> oldParams = new HashMap<>();
@@ -786,6 +791,10 @@ public final class NetworkRewrite {
         for (UpdaterBlock block : fresh.getUpdaterBlocks()) {
             if (block.getUpdaterView() == null) {
                 continue;
+            }
+            double[] starts = initialised[0] ? null : startValues(block);
+            if (!initialised[0] && starts == null) {
+                block.getGradientUpdater().getConfig().instantiate(block.getUpdaterView(), true);
             }
             for (UpdaterBlock.ParamState ps : block.getLayersAndVariablesInBlock()) {
                 String layer = ps.getLayer().getConfig().getLayerName();
@@ -819,12 +828,22 @@ public final class NetworkRewrite {
                     int iAxis = edge == null ? -1 : kind.inputAxis(key);
                     if (FlatMatrix.fits(oldState, oldFlat, oldAt[c], oldParam)
                             && FlatMatrix.fits(newState, flat, newAt[c], param)) {
-                        // One pass, old state to new, straight between the flat arrays; fresh cells keep
-                        // the starting values freshUpdater wrote.
+                        // One pass, old state to new, straight between the flat arrays; fresh cells get
+                        // the updater's starting value.
                         UnitMap[] rc = rowsAndColumns(uAxis, unitMap, iAxis, edge == null ? null : edge.map);
-                        FlatMatrix.copyRuns(FlatMatrix.at(oldState, oldAt[c], oldParam.shape()),
-                                FlatMatrix.at(newState, newAt[c], param.shape()), rc[0], rc[1]);
+                        FlatMatrix to = FlatMatrix.at(newState, newAt[c], param.shape());
+                        if (starts != null) {
+                            for (int axis = 0; axis < 2; axis++) {
+                                if (rc[axis] != null && rc[axis].freshCount() > 0) {
+                                    to.fillFresh(axis, rc[axis], starts[c]);
+                                }
+                            }
+                        }
+                        FlatMatrix.copyRuns(FlatMatrix.at(oldState, oldAt[c], oldParam.shape()), to, rc[0], rc[1]);
                         continue;
+                    }
+                    if (starts != null) {
+                        flat.assign(starts[c]);   // dst below starts as the fresh state
                     }
                     // Private copies, each in its parameter's own order (so reshaping back to flat is a
                     // view): ND4J M2.1 returns views without a data buffer when slicing a reshaped
@@ -847,9 +866,11 @@ public final class NetworkRewrite {
      * initialises only a state array it allocates itself, so on a given buffer each block's updater
      * is instantiated once more with initialisation, which writes the starting values into its view.
      */
-    private BaseMultiLayerUpdater<?> freshUpdater(Model scratch, RewriteBuffers.Lease lease) {
+    private BaseMultiLayerUpdater<?> freshUpdater(Model scratch, RewriteBuffers.Lease lease, boolean initialise,
+                                                  boolean[] initialised) {
         NetworkAdapter s = NetworkAdapter.of(scratch);
         long size = lease == null ? 0 : s.updaterStateSize();
+        initialised[0] = true;
         if (size == 0) {
             return handle.updater(scratch, true);
         }
@@ -864,12 +885,43 @@ public final class NetworkRewrite {
             // it does without reuse.
             return handle.updater(scratch, true);
         }
+        if (!initialise) {
+            // The caller gives fresh cells their starting values and copies the rest: writing the
+            // whole state first would be a pass over it for nothing.
+            initialised[0] = false;
+            return fresh;
+        }
         for (UpdaterBlock block : fresh.getUpdaterBlocks()) {
             if (block.getUpdaterView() != null) {
                 block.getGradientUpdater().getConfig().instantiate(block.getUpdaterView(), true);
             }
         }
         return fresh;
+    }
+
+    /**
+     * What each state component of a block's updater starts a fresh parameter at (Adam: 0, 0;
+     * AdaGrad: epsilon), read from the updater initialising the state of a single parameter; null
+     * if that cannot be done (the caller then initialises the whole block). DL4J's updaters start
+     * every cell of a component at one value.
+     */
+    private static double[] startValues(UpdaterBlock block) {
+        try {
+            IUpdater u = block.getGradientUpdater().getConfig();
+            int components = Math.toIntExact(u.stateSize(1));
+            INDArray one = Nd4j.create(block.getUpdaterView().dataType(), 1, components);
+            one.assign(Double.NaN);
+            u.instantiate(one, true);
+            double[] v = one.toDoubleVector();
+            for (double x : v) {
+                if (Double.isNaN(x)) {
+                    return null;   // not initialised by the updater: no starting value to copy
+                }
+            }
+            return v;
+        } catch (RuntimeException notOnOne) {
+            return null;
+        }
     }
 
     /**
