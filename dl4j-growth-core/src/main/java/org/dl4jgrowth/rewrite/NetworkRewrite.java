@@ -651,84 +651,60 @@ public final class NetworkRewrite {
             int iAxis = edge == null ? -1 : kind.inputAxis(key);
             long[] at = layout.of(layer, key);
             boolean weights = "W".equals(key);
-            if ((weights || "b".equals(key)) && at != null && !plan.isBatchNorm(layer)
-                    && FlatMatrix.fits(scratch.params(), dst, at[1]) && FlatMatrix.fits(handle.model().params(), src, at[0])) {
-                // Dense weights ('f' order) and biases: written in place in the new flat vector. Every
-                // cell is written: fresh units' fan-in (or bias) and fresh inputs' fan-out from the
-                // initialiser's blocks, kept cells from the old values (a reused buffer holds stale
-                // values until then).
-                FlatMatrix w = FlatMatrix.at(scratch.params(), at[1], dst.shape());
-                if (weights && iAxis >= 0 && edge.map.freshCount() > 0) {
-                    NewUnits units = fresh.get(edge.site.layer);
-                    w.placeFresh(iAxis, edge.map, units.fanOut().get(edge.site.consumers.indexOf(edge)).weights());
-                }
-                if (uAxis >= 0 && unitMap.freshCount() > 0) {
-                    NewUnits units = fresh.get(layer);
-                    if (weights) {
-                        w.placeFresh(uAxis, unitMap, units.fanIn().weights());
-                    } else if (units.hasBias()) {
-                        w.placeFresh(uAxis, unitMap, units.bias().reshape(1, units.count()));
-                    } else {
-                        w.fillFresh(uAxis, unitMap, 0.0);
-                    }
-                }
-                UnitMap[] rc = rowsAndColumns(uAxis, unitMap, iAxis, edge == null ? null : edge.map);
-                FlatMatrix.copyRuns(FlatMatrix.at(handle.model().params(), at[0], src.shape()), w, rc[0], rc[1]);
-                if (iAxis >= 0) {
-                    w.scaleKept(iAxis, edge.map, uAxis, unitMap);
-                }
-                if (weights && uAxis >= 0 && unitMap.perturbedSources().length > 0) {
-                    NewUnits units = fresh.get(layer);
-                    int[] sources = units.perturbedSources();
-                    INDArray delta = units.perturbation().weights();
-                    for (int j = 0; j < unitMap.newWidth(); j++) {
-                        if (unitMap.perturbation(j) != 0) {
-                            INDArrayIndex[] from = all(delta.rank());
-                            from[uAxis] = NDArrayIndex.point(java.util.Arrays.binarySearch(sources, unitMap.source(j)));
-                            w.addAt(uAxis, j, delta.get(from), unitMap.perturbation(j));
-                        }
-                    }
-                }
-                continue;
-            }
-            // Built in a private array and assigned once: slicing the views DL4J hands out (sub-views
-            // of the flat parameter vector) misbehaves in ND4J M2.1. In the parameter's own order, so
-            // that copying in and out is a straight copy rather than a transpose.
-            INDArray buf = temps.zeros(0, dst.dataType(), dst.ordering(), dst.shape());
-            if (iAxis >= 0 && edge.map.freshCount() > 0) {
+            boolean batchNorm = plan.isBatchNorm(layer);
+            // Dense weights ('f' order) and biases are written in place in the new flat vector. Others
+            // are built in a private array and assigned once: slicing the views DL4J hands out
+            // (sub-views of the flat parameter vector) misbehaves in ND4J M2.1; in the parameter's own
+            // order, so that copying in and out is a straight copy rather than a transpose.
+            boolean direct = (weights || "b".equals(key)) && at != null && !batchNorm
+                    && FlatMatrix.fits(scratch.params(), dst, at[1]) && FlatMatrix.fits(handle.model().params(), src, at[0]);
+            FlatMatrix flat = direct ? FlatMatrix.at(scratch.params(), at[1], dst.shape()) : null;
+            INDArray buf = direct ? null : temps.zeros(0, dst.dataType(), dst.ordering(), dst.shape());
+            Cells cells = direct ? flat : Cells.of(buf);
+            // Every cell is written (a reused buffer holds stale values until then): fresh units'
+            // fan-in or bias and fresh inputs' fan-out from the initialiser's blocks, the rest kept.
+            if (weights && iAxis >= 0 && edge.map.freshCount() > 0) {
                 NewUnits units = fresh.get(edge.site.layer);
-                Remap.placeFresh(buf, iAxis, edge.map, units.fanOut().get(edge.site.consumers.indexOf(edge)).weights());
+                cells.placeFresh(iAxis, edge.map, units.fanOut().get(edge.site.consumers.indexOf(edge)).weights());
             }
             if (uAxis >= 0 && unitMap.freshCount() > 0) {
-                if (plan.isBatchNorm(layer)) {
-                    Remap.fillFresh(buf, uAxis, unitMap, freshBatchNormValue(t.layer(layer), key));
+                NewUnits units = fresh.get(layer);
+                if (batchNorm) {
+                    cells.fillFresh(uAxis, unitMap, freshBatchNormValue(t.layer(layer), key));
+                } else if (weights) {
+                    cells.placeFresh(uAxis, unitMap, units.fanIn().weights());
+                } else if (units.hasBias()) {
+                    cells.placeFresh(uAxis, unitMap, units.bias().reshape(dst.rank() == 2
+                            ? new long[]{1, units.count()} : new long[]{units.count()}));
                 } else {
-                    NewUnits units = fresh.get(layer);
-                    if ("W".equals(key)) {
-                        Remap.placeFresh(buf, uAxis, unitMap, units.fanIn().weights());
-                    } else if (units.hasBias()) {
-                        Remap.placeFresh(buf, uAxis, unitMap, units.bias().reshape(buf.rank() == 2
-                                ? new long[]{1, units.count()} : new long[]{units.count()}));
-                    }
+                    cells.fillFresh(uAxis, unitMap, 0.0);
                 }
             }
-            INDArray copy = temps.copyOf(1, src);
-            // Kept cells straight from the copy; then the fan-out scales of copied inputs, on kept
-            // cells only (the fresh units' own fan-in keeps what the initialiser gave it).
-            Remap.gatherInto(copy, buf, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
+            INDArray copy = null;
+            if (direct) {
+                UnitMap[] rc = rowsAndColumns(uAxis, unitMap, iAxis, edge == null ? null : edge.map);
+                FlatMatrix.copyRuns(FlatMatrix.at(handle.model().params(), at[0], src.shape()), flat, rc[0], rc[1]);
+            } else {
+                copy = temps.copyOf(1, src);
+                Remap.gatherInto(copy, buf, uAxis, unitMap, iAxis, edge == null ? null : edge.map);
+            }
+            // The fan-out scales of copied inputs, on kept cells only (the fresh units' own fan-in
+            // keeps what the initialiser gave it).
             if (iAxis >= 0) {
-                Remap.scaleKept(buf, iAxis, edge.map, uAxis, unitMap);
+                cells.scaleKept(iAxis, edge.map, uAxis, unitMap);
             }
-            if ("W".equals(key) && uAxis >= 0 && unitMap.perturbedSources().length > 0 && !plan.isBatchNorm(layer)) {
-                addPerturbations(buf, uAxis, unitMap, fresh.get(layer));
+            if (weights && uAxis >= 0 && unitMap.perturbedSources().length > 0 && !batchNorm) {
+                addPerturbations(cells, uAxis, unitMap, fresh.get(layer));
             }
-            dst.assign(buf);
-            temps.done(buf, copy);
+            if (!direct) {
+                dst.assign(buf);
+                temps.done(buf, copy);
+            }
         }
     }
 
     /** Copies with a fan-in perturbation get w ± δ: δ's row for their source, times their sign. */
-    private static void addPerturbations(INDArray buf, int uAxis, UnitMap map, NewUnits units) {
+    private static void addPerturbations(Cells cells, int uAxis, UnitMap map, NewUnits units) {
         int[] rows = units.perturbedSources();
         INDArray delta = units.perturbation().weights();
         for (int j = 0; j < map.newWidth(); j++) {
@@ -737,11 +713,9 @@ public final class NetworkRewrite {
                 continue;
             }
             int row = java.util.Arrays.binarySearch(rows, map.source(j));
-            INDArrayIndex[] at = all(buf.rank());
-            at[uAxis] = NDArrayIndex.point(j);
             INDArrayIndex[] from = all(delta.rank());
             from[uAxis] = NDArrayIndex.point(row);
-            buf.get(at).addi(delta.get(from).mul(sign));
+            cells.addAt(uAxis, j, delta.get(from), sign);
         }
     }
 
@@ -772,16 +746,16 @@ public final class NetworkRewrite {
     private INDArray rebuildUpdaterState(RewritePlan plan, Topology t, Model scratch, RewriteBuffers.Lease lease,
                                          RewriteBuffers.Temps temps) {
         BaseMultiLayerUpdater<?> old = handle.updater(handle.model(), false);
-        boolean oldState0 = old != null && old.getStateViewArray() != null;
+        boolean hasOldState = old != null && old.getStateViewArray() != null;
         // With an old state to copy from, only fresh cells need starting values (set below, per
         // component); without one, every cell does.
-        boolean[] initialised = {true};
-        BaseMultiLayerUpdater<?> fresh = freshUpdater(scratch, lease, !oldState0, initialised);
+        FreshUpdater made = freshUpdater(scratch, lease, !hasOldState);
+        BaseMultiLayerUpdater<?> fresh = made.updater();
         INDArray newState = fresh.getStateViewArray();
         if (newState == null) {
             return null;
         }
-        if (!oldState0) {
+        if (!hasOldState) {
             return newState;
         }
         Map<String, INDArray> oldParams = new HashMap<>();
@@ -792,8 +766,8 @@ public final class NetworkRewrite {
             if (block.getUpdaterView() == null) {
                 continue;
             }
-            double[] starts = initialised[0] ? null : startValues(block);
-            if (!initialised[0] && starts == null) {
+            double[] starts = made.initialised() ? null : startValues(block);
+            if (!made.initialised() && starts == null) {
                 block.getGradientUpdater().getConfig().instantiate(block.getUpdaterView(), true);
             }
             for (UpdaterBlock.ParamState ps : block.getLayersAndVariablesInBlock()) {
@@ -861,18 +835,17 @@ public final class NetworkRewrite {
     }
 
     /**
-     * An updater on the scratch network with its state initialised as each parameter's updater
-     * starts it (Adam: zeros; AdaGrad: epsilon), in the lease's buffer when there is one. DL4J
-     * initialises only a state array it allocates itself, so on a given buffer each block's updater
-     * is instantiated once more with initialisation, which writes the starting values into its view.
+     * An updater on the scratch network, in the lease's buffer when there is one. With
+     * {@code initialise} its state holds each parameter's starting values (Adam: zeros; AdaGrad:
+     * epsilon): DL4J initialises only a state array it allocates itself, so on a given buffer each
+     * block's updater is instantiated once more with initialisation. Without, a lease's buffer is
+     * left as it is and the result says so.
      */
-    private BaseMultiLayerUpdater<?> freshUpdater(Model scratch, RewriteBuffers.Lease lease, boolean initialise,
-                                                  boolean[] initialised) {
+    private FreshUpdater freshUpdater(Model scratch, RewriteBuffers.Lease lease, boolean initialise) {
         NetworkAdapter s = NetworkAdapter.of(scratch);
         long size = lease == null ? 0 : s.updaterStateSize();
-        initialised[0] = true;
         if (size == 0) {
-            return handle.updater(scratch, true);
+            return new FreshUpdater(handle.updater(scratch, true), true);
         }
         INDArray view = lease.state(scratch.params().dataType(), size);
         BaseMultiLayerUpdater<?> fresh = s.newUpdater(view);
@@ -883,20 +856,23 @@ public final class NetworkRewrite {
         if (end != size || fresh.getStateViewArray() != view) {
             // A layout the count does not know (a wrapper layer, say): DL4J allocates the state, as
             // it does without reuse.
-            return handle.updater(scratch, true);
+            return new FreshUpdater(handle.updater(scratch, true), true);
         }
         if (!initialise) {
             // The caller gives fresh cells their starting values and copies the rest: writing the
             // whole state first would be a pass over it for nothing.
-            initialised[0] = false;
-            return fresh;
+            return new FreshUpdater(fresh, false);
         }
         for (UpdaterBlock block : fresh.getUpdaterBlocks()) {
             if (block.getUpdaterView() != null) {
                 block.getGradientUpdater().getConfig().instantiate(block.getUpdaterView(), true);
             }
         }
-        return fresh;
+        return new FreshUpdater(fresh, true);
+    }
+
+    /** An updater on the scratch network, and whether its whole state holds starting values. */
+    private record FreshUpdater(BaseMultiLayerUpdater<?> updater, boolean initialised) {
     }
 
     /**

@@ -17,10 +17,11 @@ import java.util.Set;
  * use, and the swap installs them; the buffers it replaced are kept as the spare that the next
  * rewrite writes into, instead of asking the allocator for fresh memory every time.
  *
- * <p>Why: on the machines measured here fresh native memory costs about 0.7-3 ms per MB (page
+ * <p>Why: on the machine measured here fresh native memory costs about 3-4 ms per MB (page
  * faults on first touch, and ND4J frees the replaced arrays only when the garbage collector finds
- * them), which made a rewrite of a 784-512-512-10 MLP cost more than a training iteration
- * although it copies only ~12 MB (docs/benchmarks.md, "Performance I").
+ * them; integration-tests' {@code CopyBench.freshArray}) against ~25 us per MB to copy, which made
+ * a rewrite of a 784-512-512-10 MLP cost more than a training iteration although it copies only
+ * ~12 MB (docs/benchmarks.md, "Performance I").
  *
  * <p>The cost, and the contract:
  * <ul>
