@@ -517,12 +517,12 @@ public final class GrowthController {
 
     /** Lazy: nothing is computed unless a trigger, selector or initialiser asks. */
     private org.dl4jgrowth.signal.StatisticSignals signals(Model net) {
+        long iteration = adapter.iterationCount();
         String source = statisticProvider != null && callData == null ? statisticProviderName
                 : callData != null ? "the growth data given with this call"
-                : growthData != null ? "the growthData(...) iterator"
-                : "the training minibatch of iteration " + adapter.iterationCount();
+                : growthData != null ? "the growthData(...) iterator" : null;
         return new org.dl4jgrowth.signal.StatisticSignals(net, this::growthBatches, this::growableLayers, random())
-                .describedAs(source).provider(callData == null ? statisticProvider : null);
+                .describedAs(source != null ? () -> source : () -> "the training minibatch of iteration " + iteration).provider(callData == null ? statisticProvider : null);
     }
 
     /**

@@ -23,6 +23,8 @@ import java.util.List;
 @JsonPropertyOrder({"provenance", "events", "skips"})
 public final class GrowthHistory {
     private final List<GrowthEvent> events = new ArrayList<>();
+    /** {@link #events()} until the next {@link #add}; null: to be made. */
+    private List<GrowthEvent> snapshot;
     /** Growths asked for and not made (bad data, no room); absent from histories without any. */
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     private final List<GrowthSkip> skips = new ArrayList<>();
@@ -64,12 +66,17 @@ public final class GrowthHistory {
         Preconditions.checkArgument(e.index() == events.size(), "event index %s out of order (expected %s)",
                 e.index(), events.size());
         events.add(e);
+        snapshot = null;
     }
 
     /** An immutable snapshot of the events so far. */
     @JsonProperty("events")
     public synchronized List<GrowthEvent> events() {
-        return ImmutableList.copyOf(events);
+        // Planners get it at every iteration: copied once per event, not once per iteration.
+        if (snapshot == null) {
+            snapshot = ImmutableList.copyOf(events);
+        }
+        return snapshot;
     }
 
     /**

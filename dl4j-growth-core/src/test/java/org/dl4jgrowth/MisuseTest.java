@@ -380,6 +380,32 @@ class MisuseTest {
     }
 
     /** Inside fit(), by default, unusable growth data costs a growth, never the training run. */
+    /**
+     * Without growth data the training minibatch is the growth data, and a refusal names its
+     * iteration (the description is made only when a message needs it, not at every iteration).
+     */
+    @ParameterizedTest(name = "graph={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void aBadTrainingMinibatchIsNamedByItsIteration(boolean graph) {
+        Model net = tanhNet(graph);
+        long start = NetState.of(net).iterations;
+        // The third minibatch of this fit() holds a NaN, and the trigger asks at every iteration.
+        GrowthListener g = GrowthListener.builder().policy(policy().initializer(UnitInitializer.gradMax()).build())
+                .build();
+        net.setListeners(new ScoreIterationListener(100), g);
+        DataSetIterator it = iterator(data(8, 2), data(8, 3), withValue(data(8, 4), false, Double.NaN));
+        if (net instanceof MultiLayerNetwork) {
+            ((MultiLayerNetwork) net).fit(it);
+        } else {
+            ((ComputationGraph) net).fit(it);
+        }
+        assertEquals(2, g.history().size(), "the first two minibatches grew the network");
+        assertEquals(1, g.history().skips().size(), g.history().skips().toString());
+        GrowthSkip skip = g.history().skips().get(0);
+        assertEquals(start + 2, skip.iteration(), "the third iteration of this fit(): " + skip);
+        assertTrue(skip.reason().contains("the training minibatch of iteration " + skip.iteration()), skip.reason());
+    }
+
     @ParameterizedTest(name = "graph={0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
     void badGrowthDataInsideFitIsSkippedAndTrainingGoesOn(boolean graph) {

@@ -218,8 +218,25 @@ public abstract class NetworkAdapter {
      * arrays outside workspaces are kept as they are, without a copy.
      */
     public static MultiDataSet detached(MultiDataSet batch) {
+        // The controller keeps every training minibatch this way: nothing is allocated when, as with
+        // most iterators, no array is in a workspace.
+        if (!attached(batch.getFeatures()) && !attached(batch.getLabels())
+                && !attached(batch.getFeaturesMaskArrays()) && !attached(batch.getLabelsMaskArrays())) {
+            return batch;
+        }
         return new org.nd4j.linalg.dataset.MultiDataSet(detach(batch.getFeatures()), detach(batch.getLabels()),
                 detach(batch.getFeaturesMaskArrays()), detach(batch.getLabelsMaskArrays()));
+    }
+
+    private static boolean attached(INDArray[] arrays) {
+        if (arrays != null) {
+            for (INDArray a : arrays) {
+                if (a != null && a.isAttached()) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static INDArray[] detach(INDArray[] arrays) {

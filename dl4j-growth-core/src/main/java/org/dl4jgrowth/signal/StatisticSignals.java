@@ -39,7 +39,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     private final Map<String, Long> suppliedExamples = new HashMap<>();
     private final Random random;
     private StatisticProvider provider;
-    private String dataSource = "the growth data";
+    private Supplier<String> dataSource = () -> "the growth data";
     private long nanos;
     private long passes;
     private long examples;
@@ -60,7 +60,15 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
 
     /** Where the growth data comes from, for messages ("the training minibatch of iteration 12"). */
     public StatisticSignals describedAs(String source) {
-        this.dataSource = source;
+        return describedAs(() -> source);
+    }
+
+    /**
+     * {@link #describedAs(String)} with the description made only when a message needs it: the
+     * controller makes signals at every iteration and almost never reports on them.
+     */
+    public StatisticSignals describedAs(Supplier<String> source) {
+        this.dataSource = java.util.Objects.requireNonNull(source, "source");
         return this;
     }
 
@@ -168,7 +176,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
             StatisticProvider.GradientSum sum = timed(() -> provider.compute(net, layer));
             if (sum == null || !finite(sum.sum())) {
                 throw new GrowthDataException(layer, "The gradient statistic of layer '" + layer + "' from "
-                        + dataSource + " is " + (sum == null ? "missing" : "not finite (NaN or infinity)")
+                        + dataSource.get() + " is " + (sum == null ? "missing" : "not finite (NaN or infinity)")
                         + ": a worker's activations or gradients overflow on its data; the network was not changed");
             }
             passes += sum.batches();
@@ -183,7 +191,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
                 INDArray s = GradientStatistic.computeMulti(net, layer, b);
                 if (!finite(s)) {
                     throw new GrowthDataException(layer, "The gradient statistic of layer '" + layer + "' over "
-                            + b.size() + " minibatch(es) of " + dataSource + " is not finite (NaN or infinity): the "
+                            + b.size() + " minibatch(es) of " + dataSource.get() + " is not finite (NaN or infinity): the "
                             + "network's activations or gradients overflow on this data; the network was not changed");
                 }
                 passes += b.size();
@@ -230,7 +238,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
                     INDArray g = sums.get(l);
                     if (!finite(g)) {
                         throw new GrowthDataException(l, "The weight gradient of layer '" + l + "' over " + b.size()
-                                + " minibatch(es) of " + dataSource + " is not finite (NaN or infinity); the network "
+                                + " minibatch(es) of " + dataSource.get() + " is not finite (NaN or infinity); the network "
                                 + "was not changed");
                     }
                     weightGradients.put(l, g);
@@ -257,7 +265,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
             }
             if (bad != null) {
                 throw new GrowthDataException(layer, "Minibatch " + (i + 1) + " of " + batches.size() + " of "
-                        + dataSource + " holds NaN or infinite values in its " + bad + ", so no growth signal for "
+                        + dataSource.get() + " holds NaN or infinite values in its " + bad + ", so no growth signal for "
                         + "layer '" + layer + "' can be computed from it; the network was not changed");
             }
         }

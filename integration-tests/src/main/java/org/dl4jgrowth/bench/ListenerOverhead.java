@@ -60,7 +60,11 @@ import java.util.Locale;
  *
  * <p>Run with {@code mvn -B -q -o -Plistener-overhead -pl integration-tests -am -DskipTests verify};
  * options through {@code -Dexec.args}: {@code --iterations N} (default 1000, a multiple of both
- * epoch lengths), {@code --nets digits,mlp784}, {@code --types mln,cg}.
+ * epoch lengths), {@code --warmup N} (iterations of the warm-up fit, default a fifth of
+ * {@code --iterations}; a short warm-up leaves the listener's code interpreted for much of the
+ * run, as in a user's first thousand iterations), {@code --repeats R} (runs of each trigger after
+ * the one warm-up, with the median share printed), {@code --nets digits,mlp784},
+ * {@code --types mln,cg}.
  */
 public final class ListenerOverhead {
     /** The two networks of the comparison. */
@@ -288,6 +292,8 @@ public final class ListenerOverhead {
         long iterations = 1000;
         List<Net> nets = List.of(Net.DIGITS, Net.MLP784);
         List<Type> types = List.of(Type.MLN, Type.CG);
+        long warmup = -1;
+        int repeats = 1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--iterations":
@@ -299,6 +305,12 @@ public final class ListenerOverhead {
                         nets.add(Net.valueOf(s.trim().toUpperCase(Locale.ROOT)));
                     }
                     break;
+                case "--warmup":
+                    warmup = Long.parseLong(args[++i]);
+                    break;
+                case "--repeats":
+                    repeats = Integer.parseInt(args[++i]);
+                    break;
                 case "--types":
                     types = new ArrayList<>();
                     for (String s : args[++i].split(",")) {
@@ -307,7 +319,7 @@ public final class ListenerOverhead {
                     break;
                 default:
                     throw new IllegalArgumentException("Unknown argument " + args[i]
-                            + " (known: --iterations N, --nets digits,mlp784, --types mln,cg)");
+                            + " (known: --iterations N, --warmup N, --repeats R, --nets digits,mlp784, --types mln,cg)");
             }
         }
         System.out.println(DeviceReport.current());
@@ -316,16 +328,18 @@ public final class ListenerOverhead {
             List<DataSet> batches = batches(n);
             for (Type type : types) {
                 // Warm-up: JIT, workspaces and the statistic's path, on a network of its own.
-                run(n, type, Trigger.SIGNAL, batches, Math.max(batches.size(), iterations / 5 / batches.size()
-                        * batches.size()));
-                for (Trigger t : Trigger.values()) {
-                    Result r = run(n, type, t, batches, iterations);
-                    if (r.growths != 0) {
-                        throw new IllegalStateException(r.trigger + " grew the network " + r.growths
-                                + " times: the measurement is of iterations without growth");
+                long w = warmup >= 0 ? warmup : iterations / 5;
+                run(n, type, Trigger.SIGNAL, batches, Math.max(batches.size(), w / batches.size() * batches.size()));
+                for (int rep = 0; rep < repeats; rep++) {
+                    for (Trigger t : Trigger.values()) {
+                        Result r = run(n, type, t, batches, iterations);
+                        if (r.growths != 0) {
+                            throw new IllegalStateException(r.trigger + " grew the network " + r.growths
+                                    + " times: the measurement is of iterations without growth");
+                        }
+                        results.add(r);
+                        System.out.print(header() + row(r));
                     }
-                    results.add(r);
-                    System.out.print(header() + row(r));
                 }
             }
         }
@@ -333,6 +347,24 @@ public final class ListenerOverhead {
         System.out.print(header());
         results.forEach(r -> System.out.print(row(r)));
         System.out.println();
+        if (repeats > 1) {
+            System.out.println("Median listener share over " + repeats + " runs (min - max):");
+            java.util.Map<String, List<Double>> shares = new java.util.LinkedHashMap<>();
+            for (Result r : results) {
+                if (r.timed != null) {
+                    shares.computeIfAbsent(r.net.label + " " + r.type + " " + r.trigger, k -> new ArrayList<>())
+                            .add(100 * r.share());
+                }
+            }
+            shares.forEach((k, v) -> {
+                java.util.Collections.sort(v);
+                double median = v.size() % 2 == 1 ? v.get(v.size() / 2)
+                        : (v.get(v.size() / 2 - 1) + v.get(v.size() / 2)) / 2;
+                System.out.printf(Locale.ROOT, "    %-90s %.3f %% (%.3f - %.3f)%n", k, median, v.get(0),
+                        v.get(v.size() - 1));
+            });
+            System.out.println();
+        }
         System.out.println("Listener time per callback (calls x mean):");
         results.forEach(r -> System.out.print(breakdown(r)));
     }
