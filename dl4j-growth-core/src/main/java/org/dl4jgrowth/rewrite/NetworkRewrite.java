@@ -160,6 +160,17 @@ public final class NetworkRewrite {
         return List.of();
     }
 
+    /**
+     * The native memory, in bytes, that rewrites keep for {@code network} with memory reuse on
+     * ({@code -Ddl4jgrowth.rewrite.reuseMemory}): the buffers its parameters, gradient and optimizer
+     * state are views of, a spare generation of them, each with headroom, and the remaps'
+     * temporaries. 0 before its first growth or with reuse off. For memory accounting: this is
+     * parameter-shaped memory the library chose to keep, not a leak.
+     */
+    public static long keptBufferBytes(Model network) {
+        return RewriteBuffers.keptBytes(network);
+    }
+
     /** The current width (nOut) of a growable layer; the error names the layer if it is not one. */
     public static int width(Model network, String layer) {
         return Math.toIntExact(of(network).currentWidth(layer));

@@ -73,6 +73,33 @@ final class RewriteBuffers {
         return b == null ? null : b.arrays(b.spare);
     }
 
+    /**
+     * The native memory kept for {@code network}'s rewrites, in bytes: both generations' buffers
+     * (the live one is what the network's parameters, gradient and optimizer state are views of)
+     * and the remaps' temporaries; 0 for a network that never grew with reuse on.
+     */
+    static long keptBytes(Model network) {
+        RewriteBuffers b = BY_NETWORK.get(network);
+        return b == null ? 0 : b.keptBytes();
+    }
+
+    private synchronized long keptBytes() {
+        long sum = 0;
+        for (Generation g : new Generation[]{live, spare, lent == null ? null : lent.borrowed}) {
+            if (g != null) {
+                sum += bytes(g.params) + bytes(g.gradient) + bytes(g.state);
+            }
+        }
+        for (INDArray t : temps) {
+            sum += bytes(t);
+        }
+        return sum;
+    }
+
+    private static long bytes(INDArray a) {
+        return a == null ? 0 : a.length() * a.dataType().width();
+    }
+
     private synchronized INDArray[] arrays(Generation g) {
         return g == null ? null : new INDArray[]{g.params, g.gradient, g.state};
     }

@@ -13,6 +13,7 @@ import org.dl4jgrowth.activation.ActivationGrowthReLU;
 import org.dl4jgrowth.data.Digits;
 import org.dl4jgrowth.how.UnitInitializer;
 import org.dl4jgrowth.network.NetworkAdapter;
+import org.dl4jgrowth.rewrite.NetworkRewrite;
 import org.dl4jgrowth.when.GrowthTrigger;
 import org.dl4jgrowth.where.GrowthAmount;
 import org.dl4jgrowth.where.SiteSelector;
@@ -55,8 +56,11 @@ import java.util.TreeMap;
  * event's rewrite time and the mean over the events since the last checkpoint.
  *
  * <p>The comparison, event 1,000 against event 100: each reading's growth less what the parameters'
- * own growth explains, {@code Δparams × 4 arrays (parameters, gradient, Adam's two moments) × 4
- * bytes}, as a share of the reading at event 100. The heap holds no parameters (ND4J's arrays are
+ * own growth explains, as a share of the reading at event 100. What the parameters take is
+ * {@link Checkpoint#parameterBytes()}: with memory reuse on (the default) the buffers the rewrite
+ * keeps, as {@code NetworkRewrite.keptBufferBytes} counts them (parameters, gradient and Adam's two
+ * moments, a live and a spare generation, each with headroom); with it off,
+ * {@code params × 4 arrays × 4 bytes}. The heap holds no parameters (ND4J's arrays are
  * off-heap), so for the heap the raw growth is also shown.
  *
  * <p>Run with {@code mvn -B -q -o -Pgrowth-soak -pl integration-tests -am -DskipTests verify}
@@ -85,9 +89,13 @@ public final class GrowthSoak {
         public final double meanRewriteMillis;
         /** Sum of h1's and h2's widths, for what activations take. */
         public final long hiddenUnits;
+        /** {@code NetworkRewrite.keptBufferBytes}: both generations of the rewrite's buffers; 0 with reuse off. */
+        public final long keptBytes;
 
         Checkpoint(int event, long iteration, long params, long heapBytes, long rssBytes,
-                   Map<String, Long> workspaces, double rewriteMillis, double meanRewriteMillis, long hiddenUnits) {
+                   Map<String, Long> workspaces, double rewriteMillis, double meanRewriteMillis, long hiddenUnits,
+                   long keptBytes) {
+            this.keptBytes = keptBytes;
             this.event = event;
             this.iteration = iteration;
             this.params = params;
@@ -97,6 +105,15 @@ public final class GrowthSoak {
             this.rewriteMillis = rewriteMillis;
             this.meanRewriteMillis = meanRewriteMillis;
             this.hiddenUnits = hiddenUnits;
+        }
+
+        /**
+         * The parameter-shaped native memory: with memory reuse, the buffers the rewrites keep (the
+         * live generation, a spare one and headroom: up to 2 x 1.25 x {@value #BYTES_PER_PARAM}
+         * bytes per parameter); without, {@value #BYTES_PER_PARAM} bytes per parameter.
+         */
+        public long parameterBytes() {
+            return keptBytes > 0 ? keptBytes : params * BYTES_PER_PARAM;
         }
 
         public long workspaceBytes() {
@@ -241,7 +258,8 @@ public final class GrowthSoak {
         }
         NetworkAdapter a = NetworkAdapter.of(net);
         long hidden = a.paramTable("h1").get("W").size(1) + a.paramTable("h2").get("W").size(1);
-        return new Checkpoint(e.index() + 1, e.iteration(), net.numParams(), heap, rssBytes(), ws, e.rewriteMillis(), meanRewrite, hidden);
+        return new Checkpoint(e.index() + 1, e.iteration(), net.numParams(), heap, rssBytes(), ws, e.rewriteMillis(), meanRewrite, hidden,
+                NetworkRewrite.keptBufferBytes(net));
     }
 
     /** Heap in use after full collections; the pause lets ND4J's deallocator threads free what the GC found. */
@@ -283,7 +301,7 @@ public final class GrowthSoak {
 
     /** Growth from {@code a} to {@code b} beyond the parameters' own, as a share of {@code a}'s reading. */
     public static double excess(long readingA, long readingB, Checkpoint a, Checkpoint b) {
-        return (double) (readingB - readingA - (b.params - a.params) * BYTES_PER_PARAM) / readingA;
+        return (double) (readingB - readingA - (b.parameterBytes() - a.parameterBytes())) / readingA;
     }
 
     private static double mb(long bytes) {
@@ -311,11 +329,13 @@ public final class GrowthSoak {
     public static String ratios(Run run, int from, int to) {
         Checkpoint a = run.at(from);
         Checkpoint b = run.at(to);
-        long paramBytes = (b.params - a.params) * BYTES_PER_PARAM;
+        long paramBytes = b.parameterBytes() - a.parameterBytes();
         StringBuilder s = new StringBuilder();
         s.append(String.format(Locale.ROOT, "Event %d vs event %d: parameters %d -> %d, their own growth %.2f MB "
-                + "(x %d bytes: parameters, gradient, Adam m and v, FLOAT)%n", to, from, a.params, b.params,
-                mb(paramBytes), BYTES_PER_PARAM));
+                + "(%s)%n", to, from, a.params, b.params, mb(paramBytes), b.keptBytes > 0
+                ? String.format(Locale.ROOT, "the rewrite's kept buffers, %.2f -> %.2f MB: parameters, gradient, Adam "
+                        + "m and v, twice, with headroom", mb(a.keptBytes), mb(b.keptBytes))
+                : "x " + BYTES_PER_PARAM + " bytes: parameters, gradient, Adam m and v, FLOAT"));
         s.append(String.format(Locale.ROOT, "  heap: %.2f -> %.2f MB, raw %+.1f%%, beyond the parameters %+.1f%%%n",
                 mb(a.heapBytes), mb(b.heapBytes), 100.0 * (b.heapBytes - a.heapBytes) / a.heapBytes,
                 100 * excess(a.heapBytes, b.heapBytes, a, b)));

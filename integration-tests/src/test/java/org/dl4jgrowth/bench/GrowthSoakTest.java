@@ -47,6 +47,13 @@ class GrowthSoakTest {
         assertTrue(b.heapBytes - a.heapBytes <= allowance, "heap after GC grew by " + (b.heapBytes - a.heapBytes)
                 + " bytes from event " + early + " to " + events + ", allowed " + allowance + "\n" + report);
 
+        // The kept buffers the RSS comparison counts as the parameters': at least the live generation
+        // (parameters, gradient, Adam's m and v), at most two generations of buffers up to twice the
+        // size they serve, plus temporaries no larger than a parameter's share.
+        assertTrue(b.keptBytes >= b.params * GrowthSoak.BYTES_PER_PARAM
+                        && b.keptBytes <= 5 * b.params * GrowthSoak.BYTES_PER_PARAM,
+                "kept buffers " + b.keptBytes + " bytes for " + b.params + " parameters\n" + report);
+
         assertEquals(a.workspaces.keySet(), b.workspaces.keySet(), "the same ND4J workspaces\n" + report);
         double perUnitA = (double) a.workspaceBytes() / (a.hiddenUnits + 10);
         double perUnitB = (double) b.workspaceBytes() / (b.hiddenUnits + 10);
