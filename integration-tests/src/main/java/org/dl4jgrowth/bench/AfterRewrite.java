@@ -14,7 +14,9 @@ import java.util.Arrays;
  * last half are timed as steady, grows h1 by 16 with the default (function-preserving) rewrite,
  * and times the next {@code fit}, then the one after it. Also prints each rewrite's time against
  * the steady iteration of its round (goal 1 in a training loop, where the network keeps its
- * buffers between growths). A runner, not JMH: what is measured is one iteration at a moment
+ * buffers between growths), and how much DL4J's workspaces grew in that first iteration (a
+ * workspace too small for the grown activations takes fresh memory for the rest of the iteration,
+ * then grows). A runner, not JMH: what is measured is one iteration at a moment
  * JMH cannot pick (right after a rewrite).
  *
  * <p>{@code mvn -B -q -o -Pafter-rewrite -pl integration-tests -am -DskipTests verify
@@ -32,8 +34,15 @@ public final class AfterRewrite {
         public final long[] second;
         public final long[] rewrite;
         public final int[] width;
+        /**
+         * How much DL4J's workspaces on this thread grew in the first iteration after the rewrite
+         * (their summed current size, after less before): a workspace grows when what an iteration
+         * needed did not fit, and ND4J then took fresh memory for the rest of that iteration.
+         */
+        public final long[] workspaceGrowth;
 
         Result(int rounds) {
+            workspaceGrowth = new long[rounds];
             steady = new long[rounds];
             first = new long[rounds];
             second = new long[rounds];
@@ -61,15 +70,27 @@ public final class AfterRewrite {
             long s = System.nanoTime();
             NetworkRewrite.of(net).grow("h1", added).apply();
             r.rewrite[round] = System.nanoTime() - s;
+            long workspacesBefore = workspaceBytes();
             s = System.nanoTime();
             net.fit(batch);
             r.first[round] = System.nanoTime() - s;
+            r.workspaceGrowth[round] = workspaceBytes() - workspacesBefore;
             s = System.nanoTime();
             net.fit(batch);
             r.second[round] = System.nanoTime() - s;
             r.width[round] = NetworkRewrite.width(net, "h1");
         }
         return r;
+    }
+
+    /** The summed current size of this thread's workspaces (ND4J resets its spill counters every cycle). */
+    static long workspaceBytes() {
+        long sum = 0;
+        for (org.nd4j.linalg.api.memory.MemoryWorkspace w
+                : org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().getAllWorkspacesForCurrentThread()) {
+            sum += w.getCurrentSize();
+        }
+        return sum;
     }
 
     static long median(long[] a) {
@@ -95,11 +116,12 @@ public final class AfterRewrite {
 
     public static String report(Result r) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format("%-6s %6s %10s %10s %10s %10s%n", "round", "h1", "steady ms", "rewrite ms", "first ms",
-                "second ms"));
+        b.append(String.format("%-6s %6s %10s %10s %10s %10s %12s%n", "round", "h1", "steady ms", "rewrite ms",
+                "first ms", "second ms", "WS grew KB"));
         for (int i = 0; i < r.steady.length; i++) {
-            b.append(String.format("%-6d %6d %10.1f %10.1f %10.1f %10.1f%n", i + 1, r.width[i], r.steady[i] / 1e6,
-                    r.rewrite[i] / 1e6, r.first[i] / 1e6, r.second[i] / 1e6));
+            b.append(String.format("%-6d %6d %10.1f %10.1f %10.1f %10.1f %12.1f%n", i + 1, r.width[i],
+                    r.steady[i] / 1e6, r.rewrite[i] / 1e6, r.first[i] / 1e6, r.second[i] / 1e6,
+                    r.workspaceGrowth[i] / 1024.0));
         }
         b.append(String.format("steady iteration: median %.1f ms; rewrite: median %.1f ms%n", median(r.steady) / 1e6,
                 median(r.rewrite) / 1e6));

@@ -27,6 +27,16 @@ class AfterRewriteTest {
         assertTrue(report.contains("first iteration after a rewrite / steady of its round: median"), report);
     }
 
+    /** The workspace column reads ND4J's sizes: a layer grown 500-fold no longer fits its workspaces. */
+    @Test
+    void aGrowthTooLargeForTheWorkspacesIsSeenGrowingThem() {
+        AfterRewrite.Result r = AfterRewrite.run(20, 8, 16, 1, 4, 4000);
+        assertEquals(4008, r.width[0]);
+        assertTrue(r.workspaceGrowth[0] >= 16L * 4000 * 4, "at least by the grown activations: "
+                + r.workspaceGrowth[0] + " bytes");
+        assertTrue(AfterRewrite.report(r).contains("WS grew KB"));
+    }
+
     @Test
     void badOptionsAreRefusedWithWhatIsAllowed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
