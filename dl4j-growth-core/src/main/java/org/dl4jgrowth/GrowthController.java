@@ -805,8 +805,31 @@ public final class GrowthController {
         }
         return record(new GrowthEvent(history.size(), p.iteration(), p.epoch(), p.atEpochEnd(), layers,
                 policy.initializer(), r.paramsBefore(), r.paramsAfter(), score, r.nanos() / 1e6,
-                DeviceReport.currentBackend(), svdEngines(r.svdEngines()), r.notes(), signals.nanos() / 1e6,
+                DeviceReport.currentBackend(), svdEngines(r.svdEngines()),
+                withRoutes(r.notes(), signals.statisticRoutes(), layers), signals.nanos() / 1e6,
                 signals.passes(), signals.examples(), proposal.details()), p);
+    }
+
+    /**
+     * The rewrite's notes with, under each grown layer whose gradient statistic was computed, the
+     * route that computed it ({@code "statisticRoute"}: "direct" or "probes (why)"). Statistics of
+     * layers a selector looked at but did not grow are not noted: the notes are per grown layer.
+     */
+    private static Map<String, Map<String, Object>> withRoutes(Map<String, Map<String, Object>> notes,
+                                                              Map<String, String> routes,
+                                                              List<GrowthEvent.LayerGrowth> grown) {
+        if (routes.isEmpty()) {
+            return notes;
+        }
+        Map<String, Map<String, Object>> out = new java.util.LinkedHashMap<>();
+        notes.forEach((layer, n) -> out.put(layer, new java.util.LinkedHashMap<>(n)));
+        for (GrowthEvent.LayerGrowth lg : grown) {
+            String route = routes.get(lg.layer());
+            if (route != null) {
+                out.computeIfAbsent(lg.layer(), l -> new java.util.LinkedHashMap<>()).put("statisticRoute", route);
+            }
+        }
+        return out;
     }
 
     /**

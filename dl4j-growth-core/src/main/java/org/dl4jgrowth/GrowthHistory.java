@@ -23,8 +23,9 @@ import java.util.List;
 @JsonPropertyOrder({"provenance", "events", "skips"})
 public final class GrowthHistory {
     private final List<GrowthEvent> events = new ArrayList<>();
-    /** {@link #events()} until the next {@link #add}; null: to be made. */
-    private List<GrowthEvent> snapshot;
+    /** {@link #events()} until the next {@link #add}; null: to be made. Not part of the JSON. */
+    @org.nd4j.shade.jackson.annotation.JsonIgnore
+    private transient List<GrowthEvent> snapshot;
     /** Growths asked for and not made (bad data, no room); absent from histories without any. */
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     private final List<GrowthSkip> skips = new ArrayList<>();

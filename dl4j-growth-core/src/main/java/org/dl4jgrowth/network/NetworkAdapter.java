@@ -330,6 +330,52 @@ public abstract class NetworkAdapter {
     /** The network's layer object (not its configuration) called {@code name}. */
     abstract org.deeplearning4j.nn.api.Layer layer(String name);
 
+    /** The runtime layer named {@code name} (its parameters, input and gradient views); unknown names are refused. */
+    public org.deeplearning4j.nn.api.Layer runtimeLayer(String name) {
+        return layer(name);
+    }
+
+    /**
+     * A layer on the way from a consumer to the loss, with the preprocessor DL4J applies to its input
+     * (null if none) and, for the output layer, the index of its labels in a minibatch (-1 otherwise).
+     */
+    public static final class Link {
+        public final org.deeplearning4j.nn.api.Layer layer;
+        public final org.deeplearning4j.nn.conf.InputPreProcessor preProcessor;
+        public final int labelsIndex;
+
+        Link(org.deeplearning4j.nn.api.Layer layer, org.deeplearning4j.nn.conf.InputPreProcessor preProcessor,
+             int labelsIndex) {
+            this.layer = layer;
+            this.preProcessor = preProcessor;
+            this.labelsIndex = labelsIndex;
+        }
+    }
+
+    /**
+     * The layers after {@code consumer}, in order, up to and including the output layer its output
+     * reaches, when they form a chain (each fed by the one before alone, feeding the next alone);
+     * empty when {@code consumer} is itself an output layer. What the direct gradient statistic walks
+     * back through with DL4J's own {@code backpropGradient}.
+     *
+     * @throws UnsupportedOperationException with the reason, when the way to the loss is not such a chain
+     */
+    public abstract List<Link> chainToLoss(String consumer);
+
+    /** The index of the labels of output layer {@code layer} in a minibatch (0 for a MultiLayerNetwork). */
+    public abstract int labelsIndex(String layer);
+
+    /** The preprocessor DL4J applies to the input of {@code layer}, or null. */
+    public abstract org.deeplearning4j.nn.conf.InputPreProcessor preProcessor(String layer);
+
+    /**
+     * One training-mode forward pass over {@code batch} with its features, labels and masks set as
+     * {@code fit()} sets them, leaving every layer's input in place for a backward walk, and the
+     * gradient views allocated. Writes the network's inputs, masks and, in a backward walk, its
+     * gradient: for private copies only.
+     */
+    public abstract void forwardKeepingInputs(MultiDataSet batch);
+
     /** The layers in the order their parameters lie in the flat parameter vector. */
     abstract List<org.deeplearning4j.nn.api.Layer> layersInParameterOrder();
 
@@ -709,6 +755,49 @@ public abstract class NetworkAdapter {
         }
 
         @Override
+        public List<Link> chainToLoss(String consumer) {
+            org.deeplearning4j.nn.api.Layer[] layers = net.getLayers();
+            List<Link> out = new java.util.ArrayList<>();
+            for (int i = index(consumer) + 1; i < layers.length; i++) {
+                out.add(new Link(layers[i], net.getLayerWiseConfigurations().getInputPreProcess(i),
+                        i == layers.length - 1 ? 0 : -1));
+            }
+            org.deeplearning4j.nn.api.Layer last = layers[layers.length - 1];
+            if (!(last instanceof org.deeplearning4j.nn.api.layers.IOutputLayer)) {
+                throw new UnsupportedOperationException("the network's last layer '" + last.conf().getLayer()
+                        .getLayerName() + "' is a " + last.getClass().getSimpleName() + ", not an output layer");
+            }
+            return out;
+        }
+
+        @Override
+        public int labelsIndex(String layer) {
+            index(layer);
+            return 0;
+        }
+
+        @Override
+        public org.deeplearning4j.nn.conf.InputPreProcessor preProcessor(String layer) {
+            return net.getLayerWiseConfigurations().getInputPreProcess(index(layer));
+        }
+
+        @Override
+        public void forwardKeepingInputs(MultiDataSet batch) {
+            if (batch.numFeatureArrays() != 1 || batch.numLabelsArrays() != 1) {
+                throw new IllegalArgumentException("A MultiLayerNetwork takes one features and one labels array per "
+                        + "minibatch (got: " + batch.numFeatureArrays() + " and " + batch.numLabelsArrays() + ")");
+            }
+            net.setInput(batch.getFeatures(0));
+            net.setLabels(batch.getLabels(0));
+            net.clearLayerMaskArrays();
+            net.setLayerMaskArrays(batch.getFeaturesMaskArray(0), batch.getLabelsMaskArray(0));
+            if (net.getFlattenedGradients() == null) {
+                net.initGradientsView();
+            }
+            net.feedForward(true, false);
+        }
+
+        @Override
         List<org.deeplearning4j.nn.api.Layer> layersInParameterOrder() {
             return java.util.Arrays.asList(net.getLayers());
         }
@@ -995,6 +1084,62 @@ public abstract class NetworkAdapter {
         org.deeplearning4j.nn.api.Layer layer(String name) {
             layerConfiguration(name);
             return graph.getLayer(name);
+        }
+
+        @Override
+        public List<Link> chainToLoss(String consumer) {
+            layerConfiguration(consumer);
+            org.deeplearning4j.nn.graph.vertex.GraphVertex[] vertices = graph.getVertices();
+            org.deeplearning4j.nn.graph.vertex.GraphVertex v = graph.getVertex(consumer);
+            List<Link> out = new java.util.ArrayList<>();
+            while (!v.isOutputVertex()) {
+                org.deeplearning4j.nn.graph.vertex.VertexIndices[] next = v.getOutputVertices();
+                if (next == null || next.length != 1) {
+                    throw new UnsupportedOperationException("vertex '" + v.getVertexName() + "' feeds "
+                            + (next == null ? 0 : next.length) + " vertices, not one");
+                }
+                org.deeplearning4j.nn.graph.vertex.GraphVertex n = vertices[next[0].getVertexIndex()];
+                if (!(n instanceof org.deeplearning4j.nn.graph.vertex.impl.LayerVertex) || n.getNumInputArrays() != 1) {
+                    throw new UnsupportedOperationException("vertex '" + n.getVertexName() + "' after '"
+                            + v.getVertexName() + "' is a " + n.getClass().getSimpleName() + " with "
+                            + n.getNumInputArrays() + " inputs, not a layer with one");
+                }
+                out.add(new Link(n.getLayer(), ((org.deeplearning4j.nn.graph.vertex.impl.LayerVertex) n)
+                        .getLayerPreProcessor(), n.isOutputVertex() ? labelsIndex(n.getVertexName()) : -1));
+                v = n;
+            }
+            if (!(v.getLayer() instanceof org.deeplearning4j.nn.api.layers.IOutputLayer)) {
+                throw new UnsupportedOperationException("output vertex '" + v.getVertexName() + "' is a "
+                        + v.getLayer().getClass().getSimpleName() + ", not an output layer");
+            }
+            return out;
+        }
+
+        @Override
+        public int labelsIndex(String layer) {
+            int i = graph.getConfiguration().getNetworkOutputs().indexOf(layer);
+            if (i < 0) {
+                throw new IllegalArgumentException("Layer '" + layer + "' is not an output of the graph (outputs: "
+                        + graph.getConfiguration().getNetworkOutputs() + ")");
+            }
+            return i;
+        }
+
+        @Override
+        public org.deeplearning4j.nn.conf.InputPreProcessor preProcessor(String layer) {
+            layerConfiguration(layer);
+            return ((org.deeplearning4j.nn.graph.vertex.impl.LayerVertex) graph.getVertex(layer)).getLayerPreProcessor();
+        }
+
+        @Override
+        public void forwardKeepingInputs(MultiDataSet batch) {
+            graph.setInputs(batch.getFeatures());
+            graph.setLabels(batch.getLabels());
+            graph.setLayerMaskArrays(batch.getFeaturesMaskArrays(), batch.getLabelsMaskArrays());
+            if (graph.getFlattenedGradients() == null) {
+                graph.initGradientsView();
+            }
+            graph.feedForward(batch.getFeatures(), true, false);
         }
 
         @Override

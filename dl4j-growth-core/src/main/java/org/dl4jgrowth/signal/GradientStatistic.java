@@ -83,6 +83,59 @@ public final class GradientStatistic {
      * contributes nothing.
      */
     public static INDArray computeMulti(Model net, String layer, List<? extends MultiDataSet> batches) {
+        return computeWithRoute(net, layer, batches).sum();
+    }
+
+    /** The statistic and the route that computed it. */
+    public static final class Routed {
+        private final INDArray sum;
+        private final String route;
+
+        Routed(INDArray sum, String route) {
+            this.sum = sum;
+            this.route = route;
+        }
+
+        public INDArray sum() {
+            return sum;
+        }
+
+        /** {@code "direct"}, or {@code "probes"} with the reason the direct route was not taken. */
+        public String route() {
+            return route;
+        }
+    }
+
+    /** Which route {@code -Ddl4jgrowth.statistic.route} asks for: auto (the default), direct or probes. */
+    public static final String ROUTE_PROPERTY = "dl4jgrowth.statistic.route";
+
+    /**
+     * {@link #computeMulti}, saying which route ran: the direct route ({@link DirectStatistic}, one
+     * unwidened forward and backward pass) where it supports the site, the probe route otherwise.
+     * {@code -Ddl4jgrowth.statistic.route=probes} forces probes; {@code =direct} refuses sites the
+     * direct route does not support.
+     */
+    public static Routed computeWithRoute(Model net, String layer, List<? extends MultiDataSet> batches) {
+        Preconditions.checkNotNull(net, "network");
+        String asked = System.getProperty(ROUTE_PROPERTY, "auto").trim().toLowerCase(java.util.Locale.ROOT);
+        if (!asked.equals("auto") && !asked.equals("direct") && !asked.equals("probes")) {
+            throw new IllegalArgumentException("-D" + ROUTE_PROPERTY + "=" + asked + ": allowed are auto, direct "
+                    + "and probes");
+        }
+        Site.isConvolution(NetworkAdapter.of(net), layer);   // unknown or unsupported layers: the usual errors
+        String why = asked.equals("probes") ? "asked for by -D" + ROUTE_PROPERTY : DirectStatistic.unsupported(net, layer);
+        if (why == null) {
+            return new Routed(DirectStatistic.compute(net, layer, batches), "direct");
+        }
+        if (asked.equals("direct")) {
+            throw new IllegalArgumentException("-D" + ROUTE_PROPERTY + "=direct, but the direct route cannot take the "
+                    + "statistic of layer '" + layer + "': " + why);
+        }
+        return new Routed(probes(net, layer, batches), "probes (" + why + ")");
+    }
+
+    /** G by the probe route, whatever the site: the direct route's oracle. */
+    public static INDArray probes(Model net, String layer, List<? extends MultiDataSet> batches) {
         Preconditions.checkNotNull(net, "network");
         Preconditions.checkArgument(batches != null && !batches.isEmpty(),
                 "The gradient statistic needs at least one minibatch of growth data (got: %s)",
@@ -131,6 +184,19 @@ public final class GradientStatistic {
         IActivation act = conf.getActivationFn();
         if (act instanceof ActivationReLU && isPlainRelu((ActivationReLU) act)) {
             conf.setActivationFn(new ActivationGrowthReLU());
+            return 1.0;
+        }
+        return requireGrowableActivation(conf, layer);
+    }
+
+    /**
+     * f'(0) of the grown layer's activation, after checking f(0)=0 and f'(0)≠0 (plain ReLU, whose
+     * f'(0) is 0, counts as its growth-friendly twin, slope 1): new units with zero fan-in then have
+     * zero output and a fan-in gradient.
+     */
+    static double requireGrowableActivation(Layer layerConf, String layer) {
+        IActivation act = ((BaseLayer) layerConf).getActivationFn();
+        if (act instanceof ActivationReLU && isPlainRelu((ActivationReLU) act)) {
             return 1.0;
         }
         INDArray zero = Nd4j.zeros(Nd4j.defaultFloatingPointType(), 1, 1);

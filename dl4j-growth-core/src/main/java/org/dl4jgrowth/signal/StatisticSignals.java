@@ -37,6 +37,8 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     private final Map<String, Map<String, INDArray>> recorded = new HashMap<>();
     private final Map<String, Double> topValues = new HashMap<>();
     private final Map<String, Long> suppliedExamples = new HashMap<>();
+    /** How each statistic computed here was computed ("direct", or "probes (why)"). */
+    private final Map<String, String> routes = new java.util.TreeMap<>();
     private final Random random;
     private StatisticProvider provider;
     private Supplier<String> dataSource = () -> "the growth data";
@@ -79,6 +81,14 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     public StatisticSignals provider(StatisticProvider provider) {
         this.provider = provider;
         return this;
+    }
+
+    /**
+     * The route of each gradient statistic computed from growth data here, by layer: "direct" or
+     * "probes (the reason)"; statistics supplied or from a provider are not listed.
+     */
+    public Map<String, String> statisticRoutes() {
+        return java.util.Collections.unmodifiableMap(routes);
     }
 
     /** Wall time spent computing signals so far. */
@@ -188,7 +198,9 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
             g = timed(() -> {
                 List<? extends MultiDataSet> b = batches();
                 requireFinite(layer, b);
-                INDArray s = GradientStatistic.computeMulti(net, layer, b);
+                GradientStatistic.Routed routed = GradientStatistic.computeWithRoute(net, layer, b);
+                routes.put(layer, routed.route());
+                INDArray s = routed.sum();
                 if (!finite(s)) {
                     throw new GrowthDataException(layer, "The gradient statistic of layer '" + layer + "' over "
                             + b.size() + " minibatch(es) of " + dataSource.get() + " is not finite (NaN or infinity): the "

@@ -1,0 +1,193 @@
+package org.dl4jgrowth.signal;
+
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.dl4jgrowth.activation.ActivationGrowthReLU;
+import org.dl4jgrowth.network.NetworkAdapter;
+import org.dl4jgrowth.testing.NetState;
+import org.dl4jgrowth.testing.TestNets;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The direct route ({@link DirectStatistic}: one unwidened forward and backward pass) against the
+ * probe route, its oracle, in DOUBLE: equal to 1e-6 relative on every site it supports, on both
+ * network types, with label masks; sites it does not support say why and take the probes.
+ */
+@org.junit.jupiter.api.extension.ExtendWith(org.dl4jgrowth.testing.DoublePrecision.class)
+class DirectStatisticTest {
+
+    /** x(5) -> d1(6, growth ReLU) -> d2(4, plain ReLU) -> d3(3, tanh) -> out(3, identity, MSE). */
+    static final TestNets.Arch DEEP_MSE = new TestNets.Arch("deep MSE", () -> List.of(
+            new DenseLayer.Builder().name("d1").nOut(6).activation(new ActivationGrowthReLU()).build(),
+            new DenseLayer.Builder().name("d2").nOut(4).activation(Activation.RELU).build(),
+            new DenseLayer.Builder().name("d3").nOut(3).activation(Activation.TANH).build(),
+            new OutputLayer.Builder().name("out").nOut(3).activation(Activation.IDENTITY)
+                    .lossFunction(LossFunctions.LossFunction.MSE).build()),
+            InputType.feedForward(5), new long[]{1, 5}, 3);
+
+    static Stream<Arguments> sites() {
+        List<Arguments> out = new ArrayList<>();
+        for (boolean graph : new boolean[]{false, true}) {
+            out.add(Arguments.of(TestNets.DENSE_DENSE, "d1", graph));   // consumer hidden, one layer above
+            out.add(Arguments.of(TestNets.DENSE_DENSE, "d2", graph));   // consumer is the output layer
+            out.add(Arguments.of(TestNets.DIGITS_MLP, "h1", graph));
+            out.add(Arguments.of(DEEP_MSE, "d1", graph));               // plain ReLU consumer, two layers above
+            out.add(Arguments.of(DEEP_MSE, "d2", graph));               // plain ReLU site
+            out.add(Arguments.of(DEEP_MSE, "d3", graph));               // MSE output consumer
+        }
+        return out.stream();
+    }
+
+    private static Model trained(TestNets.Arch arch, boolean graph) {
+        Model net = TestNets.build(arch, TestNets.base(7, new Adam(0.05), DataType.DOUBLE), graph);
+        // A few steps so that no unit is at its initial symmetry and ReLUs are partly off.
+        for (int i = 0; i < 3; i++) {
+            TestNets.fit(net, arch.data(16, 100 + i, DataType.DOUBLE));
+        }
+        return net;
+    }
+
+    private static List<MultiDataSet> batches(TestNets.Arch arch, boolean masked) {
+        List<MultiDataSet> out = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            DataSet d = arch.data(9 - i, 20 + i, DataType.DOUBLE);
+            if (masked) {
+                // Example-wise on the first minibatch; output-wise on the second where the loss allows
+                // it (DL4J refuses per-output masks for softmax with MCXENT).
+                boolean perOutput = i == 1 && arch == DEEP_MSE;
+                INDArray m = perOutput ? Nd4j.ones(DataType.DOUBLE, d.numExamples(), arch.classes)
+                        : Nd4j.ones(DataType.DOUBLE, d.numExamples(), 1);
+                m.putScalar(new long[]{1, 0}, 0.0);
+                m.putScalar(new long[]{3, 0}, 0.0);
+                d.setLabelsMaskArray(m);
+            }
+            out.add(NetworkAdapter.toMulti(d));
+        }
+        return out;
+    }
+
+    private static void assertRelativelyEqual(INDArray expected, INDArray actual, String what) {
+        assertArrayEquals(expected.shape(), actual.shape(), what);
+        double scale = expected.norm2Number().doubleValue();
+        assertTrue(scale > 1e-8, what + ": a non-trivial statistic (norm " + scale + ")");
+        double diff = expected.sub(actual).norm2Number().doubleValue();
+        assertTrue(diff <= 1e-6 * scale, what + ": |direct - probes| = " + diff + " against |probes| = " + scale
+                + "\nprobes " + expected + "\ndirect " + actual);
+    }
+
+    @ParameterizedTest(name = "{0} {1} graph={2}")
+    @MethodSource("sites")
+    void equalsTheProbeRoute(TestNets.Arch arch, String layer, boolean graph) {
+        for (boolean masked : new boolean[]{false, true}) {
+            Model net = trained(arch, graph);
+            assertNull(DirectStatistic.unsupported(net, layer));
+            List<MultiDataSet> data = batches(arch, masked);
+            NetState before = NetState.of(net);
+            INDArray direct = DirectStatistic.compute(net, layer, data);
+            assertArrayEquals(before.params, NetState.of(net).params, 0.0, "the network is untouched");
+            assertEquals(before.json, NetState.of(net).json);
+            assertRelativelyEqual(GradientStatistic.probes(net, layer, data), direct, arch + " " + layer
+                    + (masked ? " with label masks" : ""));
+            GradientStatistic.Routed routed = GradientStatistic.computeWithRoute(net, layer, data);
+            assertEquals("direct", routed.route());
+            assertEquals(direct, routed.sum(), "the default route is the direct one");
+        }
+    }
+
+    /** A masked-out example contributes nothing: its statistic is that of the others alone. */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void aMaskedExampleContributesNothing(boolean graph) {
+        Model net = trained(TestNets.DENSE_DENSE, graph);
+        DataSet d = TestNets.DENSE_DENSE.data(6, 3, DataType.DOUBLE);
+        INDArray m = Nd4j.ones(DataType.DOUBLE, 6, 1);
+        m.putScalar(2, 0, 0.0);
+        DataSet masked = d.copy();
+        masked.setLabelsMaskArray(m);
+        List<DataSet> rest = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            if (i != 2) {
+                rest.add(d.get(i));
+            }
+        }
+        INDArray withMask = DirectStatistic.compute(net, "d1", List.of(NetworkAdapter.toMulti(masked)));
+        INDArray others = DirectStatistic.compute(net, "d1", List.of(NetworkAdapter.toMulti(DataSet.merge(rest))));
+        assertRelativelyEqual(others, withMask, "masked example left out");
+    }
+
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void sitesTheDirectRouteDoesNotTakeSayWhyAndTakeTheProbes(boolean graph) {
+        Model bn = trained(TestNets.DENSE_BN_DENSE_NO_DROPOUT, graph);
+        String why = DirectStatistic.unsupported(bn, "d1");
+        assertNotNull(why);
+        assertTrue(why.contains("BatchNormalization"), why);
+        List<MultiDataSet> data = batches(TestNets.DENSE_BN_DENSE_NO_DROPOUT, false);
+        GradientStatistic.Routed routed = GradientStatistic.computeWithRoute(bn, "d1", data);
+        assertEquals("probes (" + why + ")", routed.route());
+        assertEquals(GradientStatistic.probes(bn, "d1", data), routed.sum());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DirectStatistic.compute(bn, "d1", data));
+        assertTrue(e.getMessage().contains("'d1'") && e.getMessage().contains(why), e.getMessage());
+
+        Model dropout = trained(TestNets.DENSE_BN_DENSE, graph);
+        // d2 feeds the output layer directly, but the dropout below it changes its input: refused.
+        assertTrue(DirectStatistic.unsupported(dropout, "d2").contains("'drop' is a DropoutLayer"),
+                DirectStatistic.unsupported(dropout, "d2"));
+        Model conv = TestNets.build(TestNets.CONV_CONV, TestNets.base(3, new Adam(0.01), DataType.DOUBLE), graph);
+        assertTrue(DirectStatistic.unsupported(conv, "c1").contains("ConvolutionLayer"),
+                DirectStatistic.unsupported(conv, "c1"));
+    }
+
+    @Test
+    void theRoutePropertyForcesProbesRefusesAndChecksItsValue() {
+        Model net = trained(TestNets.DENSE_DENSE, false);
+        List<MultiDataSet> data = batches(TestNets.DENSE_DENSE, false);
+        String old = System.getProperty(GradientStatistic.ROUTE_PROPERTY);
+        try {
+            System.setProperty(GradientStatistic.ROUTE_PROPERTY, "probes");
+            assertTrue(GradientStatistic.computeWithRoute(net, "d1", data).route().startsWith("probes (asked for"));
+            System.setProperty(GradientStatistic.ROUTE_PROPERTY, "direct");
+            assertEquals("direct", GradientStatistic.computeWithRoute(net, "d1", data).route());
+            Model bn = trained(TestNets.DENSE_BN_DENSE_NO_DROPOUT, false);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GradientStatistic
+                    .computeWithRoute(bn, "d1", batches(TestNets.DENSE_BN_DENSE_NO_DROPOUT, false)));
+            assertTrue(e.getMessage().contains("=direct") && e.getMessage().contains("'d1'"), e.getMessage());
+            System.setProperty(GradientStatistic.ROUTE_PROPERTY, "fast");
+            e = assertThrows(IllegalArgumentException.class, () -> GradientStatistic.computeWithRoute(net, "d1", data));
+            assertTrue(e.getMessage().contains("fast") && e.getMessage().contains("auto, direct and probes"),
+                    e.getMessage());
+        } finally {
+            if (old == null) {
+                System.clearProperty(GradientStatistic.ROUTE_PROPERTY);
+            } else {
+                System.setProperty(GradientStatistic.ROUTE_PROPERTY, old);
+            }
+        }
+    }
+}
