@@ -147,6 +147,25 @@ public abstract class NetworkAdapter {
     public abstract Object cloneConfiguration();
 
     /**
+     * {@link #cloneConfiguration()} with DL4J's workspaces off for training and inference: a
+     * network built on it keeps every array its layers cache in a forward pass (batch norm's batch
+     * statistics, for one) valid for a backward walk made layer by layer afterwards.
+     */
+    public Object cloneConfigurationWithoutWorkspaces() {
+        Object conf = cloneConfiguration();
+        if (conf instanceof MultiLayerConfiguration) {
+            ((MultiLayerConfiguration) conf).setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            ((MultiLayerConfiguration) conf).setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+        } else {
+            ((ComputationGraphConfiguration) conf).setTrainingWorkspaceMode(
+                    org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            ((ComputationGraphConfiguration) conf).setInferenceWorkspaceMode(
+                    org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+        }
+        return conf;
+    }
+
+    /**
      * The configuration of {@code layer} as the network holds it (the object its layer was built
      * from: changing it changes the network). Unknown names are refused with the known ones listed.
      */

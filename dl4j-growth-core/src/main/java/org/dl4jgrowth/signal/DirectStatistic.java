@@ -102,7 +102,7 @@ public final class DirectStatistic {
     /**
      * G for growing {@code layer} of {@code net}, summed over every example of {@code batches}, as
      * {@link GradientStatistic#computeMulti} defines it. The network is not touched: the passes run
-     * on a private copy.
+     * on a network of their own that shares its parameters read-only.
      *
      * @throws IllegalArgumentException if {@link #unsupported} gives a reason
      */
@@ -118,8 +118,15 @@ public final class DirectStatistic {
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             NetworkAdapter original = NetworkAdapter.of(net);
             GradientStatistic.requireGrowableActivation(original.layerConfiguration(layer), layer);
-            // A private copy: the forward and backward passes set inputs, masks and gradients on it.
-            NetworkAdapter copy = original.privateCopy();
+            // A network of its own (the passes set inputs, masks and gradients on it) over the user's
+            // parameters, shared: a training-mode pass without dropout or weight noise only reads
+            // them. Its gradient view is left uninitialised and never read: only the layers above
+            // the consumer write their share of it, so the rest of its pages are never touched.
+            INDArray params = net.params();
+            // Without workspaces: the backward walk runs after the forward pass has returned, when
+            // DL4J would have closed the workspaces holding what the layers cached for it.
+            NetworkAdapter copy = original.scratch(original.cloneConfigurationWithoutWorkspaces(), params,
+                    Nd4j.createUninitialized(params.dataType(), 1, params.length()));
             List<NetworkAdapter.Link> chain = copy.chainToLoss(layer);
             org.deeplearning4j.nn.api.Layer site = copy.runtimeLayer(layer);
             org.deeplearning4j.nn.api.Layer consumer = chain.get(0).layer;

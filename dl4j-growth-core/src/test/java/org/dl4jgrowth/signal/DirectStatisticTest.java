@@ -50,6 +50,15 @@ class DirectStatisticTest {
                     .lossFunction(LossFunctions.LossFunction.MSE).build()),
             InputType.feedForward(5), new long[]{1, 5}, 3);
 
+    /** x(4) -> d1(5, tanh) -> d2(4, growth ReLU) -> bn -> out(3, softmax): batch norm above the consumer. */
+    static final TestNets.Arch BN_ABOVE = new TestNets.Arch("BN above the consumer", () -> List.of(
+            new DenseLayer.Builder().name("d1").nOut(5).activation(Activation.TANH).build(),
+            new DenseLayer.Builder().name("d2").nOut(4).activation(new ActivationGrowthReLU()).build(),
+            new org.deeplearning4j.nn.conf.layers.BatchNormalization.Builder().name("bn").build(),
+            new OutputLayer.Builder().name("out").nOut(3).activation(Activation.SOFTMAX)
+                    .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
+            InputType.feedForward(4), new long[]{1, 4}, 3);
+
     static Stream<Arguments> sites() {
         List<Arguments> out = new ArrayList<>();
         for (boolean graph : new boolean[]{false, true}) {
@@ -59,6 +68,7 @@ class DirectStatisticTest {
             out.add(Arguments.of(DEEP_MSE, "d1", graph));               // plain ReLU consumer, two layers above
             out.add(Arguments.of(DEEP_MSE, "d2", graph));               // plain ReLU site
             out.add(Arguments.of(DEEP_MSE, "d3", graph));               // MSE output consumer
+            out.add(Arguments.of(BN_ABOVE, "d1", graph));               // batch norm's own backward pass above
         }
         return out.stream();
     }

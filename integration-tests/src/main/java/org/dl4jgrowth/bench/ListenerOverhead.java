@@ -322,6 +322,10 @@ public final class ListenerOverhead {
                             + " (known: --iterations N, --warmup N, --repeats R, --nets digits,mlp784, --types mln,cg)");
             }
         }
+        if (repeats < 1 || warmup < -1 || iterations < 1) {
+            throw new IllegalArgumentException("--iterations must be at least 1, --repeats at least 1 and --warmup at "
+                    + "least 0 (got: " + iterations + ", " + repeats + ", " + warmup + ")");
+        }
         System.out.println(DeviceReport.current());
         List<Result> results = new ArrayList<>();
         for (Net n : nets) {

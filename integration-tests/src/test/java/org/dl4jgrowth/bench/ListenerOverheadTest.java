@@ -94,4 +94,14 @@ class ListenerOverheadTest {
         assertTrue(e.signalPasses() > 0, "signal passes: " + e.signalPasses());
         assertEquals(48, h1(r));
     }
+
+    @org.junit.jupiter.api.Test
+    void badOptionsAreRefusedWithWhatIsAllowed() {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ListenerOverhead.main(new String[]{"--repeats", "0"}));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("--repeats at least 1"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ListenerOverhead.main(new String[]{"--fast"}));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("--warmup N, --repeats R"), e.getMessage());
+    }
 }

@@ -26,7 +26,10 @@ import java.util.Optional;
  * Subclasses give the network (already trained one Adam step, so the rewrite carries optimizer
  * state), the growth data and the layer. Each invocation grows a fresh clone, made with a fresh
  * controller in the per-invocation set-up, which JMH does not time. {@code svdEngine} selects the
- * engine through {@link SvdEngines#ENGINE_PROPERTY} ("exact" is what a policy uses by default).
+ * engine through {@link SvdEngines#ENGINE_PROPERTY}. {@code trainingIteration} times one
+ * {@code fit} of the same network on the same minibatch, for the ratio. The statistic's route
+ * (direct or probes) is whatever the default picks; {@code -jvmArgsAppend
+ * -Ddl4jgrowth.statistic.route=probes} times the probe route.
  */
 @State(Scope.Thread)
 public abstract class GrowthEventBench {
@@ -39,6 +42,7 @@ public abstract class GrowthEventBench {
 
     private MultiLayerNetwork net;
     private GrowthController controller;
+    private MultiLayerNetwork steady;
 
     /** A network trained one Adam step. */
     abstract MultiLayerNetwork trainedNetwork();
@@ -54,6 +58,7 @@ public abstract class GrowthEventBench {
         System.setProperty(SvdEngines.ENGINE_PROPERTY, svdEngine);
         trained = trainedNetwork();
         growthBatch = growthData();
+        steady = trained.clone();
         policy = GrowthPolicy.builder()
                 .when(GrowthTrigger.everyEpochs(1))   // growNow ignores the trigger
                 .where(SiteSelector.layers(layer()))
@@ -82,5 +87,16 @@ public abstract class GrowthEventBench {
     @Benchmark
     public Optional<GrowthEvent> gradMaxGrowth() {
         return controller.growNow(net);
+    }
+
+    /**
+     * One training iteration of the same network on the growth minibatch, in the same run: what the
+     * event is compared with (issue "Performance II": an event within two iterations). On one network
+ * kept for the whole trial, so that the figure is a steady iteration, not a fresh clone's first.
+     */
+    @Benchmark
+    public MultiLayerNetwork trainingIteration() {
+        steady.fit(growthBatch);
+        return steady;
     }
 }
