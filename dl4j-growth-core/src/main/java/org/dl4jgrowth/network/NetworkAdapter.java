@@ -702,6 +702,12 @@ public abstract class NetworkAdapter {
 
         @Override
         public void computeGradient(MultiDataSet batch) {
+            setBatch(batch);
+            net.computeGradientAndScore();
+        }
+
+        /** Features, labels and masks set as {@code fit()} sets them. */
+        private void setBatch(MultiDataSet batch) {
             if (batch.numFeatureArrays() != 1 || batch.numLabelsArrays() != 1) {
                 throw new IllegalArgumentException("A MultiLayerNetwork takes one features and one labels array per "
                         + "minibatch (got: " + batch.numFeatureArrays() + " and " + batch.numLabelsArrays() + ")");
@@ -710,7 +716,6 @@ public abstract class NetworkAdapter {
             net.setLabels(batch.getLabels(0));
             net.clearLayerMaskArrays();
             net.setLayerMaskArrays(batch.getFeaturesMaskArray(0), batch.getLabelsMaskArray(0));
-            net.computeGradientAndScore();
         }
 
         @Override
@@ -802,14 +807,7 @@ public abstract class NetworkAdapter {
 
         @Override
         public void forwardKeepingInputs(MultiDataSet batch) {
-            if (batch.numFeatureArrays() != 1 || batch.numLabelsArrays() != 1) {
-                throw new IllegalArgumentException("A MultiLayerNetwork takes one features and one labels array per "
-                        + "minibatch (got: " + batch.numFeatureArrays() + " and " + batch.numLabelsArrays() + ")");
-            }
-            net.setInput(batch.getFeatures(0));
-            net.setLabels(batch.getLabels(0));
-            net.clearLayerMaskArrays();
-            net.setLayerMaskArrays(batch.getFeaturesMaskArray(0), batch.getLabelsMaskArray(0));
+            setBatch(batch);
             if (net.getFlattenedGradients() == null) {
                 net.initGradientsView();
             }
@@ -1038,10 +1036,15 @@ public abstract class NetworkAdapter {
 
         @Override
         public void computeGradient(MultiDataSet batch) {
+            setBatch(batch);
+            graph.computeGradientAndScore();
+        }
+
+        /** Inputs, labels and masks set as {@code fit()} sets them. */
+        private void setBatch(MultiDataSet batch) {
             graph.setInputs(batch.getFeatures());
             graph.setLabels(batch.getLabels());
             graph.setLayerMaskArrays(batch.getFeaturesMaskArrays(), batch.getLabelsMaskArrays());
-            graph.computeGradientAndScore();
         }
 
         @Override
@@ -1152,9 +1155,7 @@ public abstract class NetworkAdapter {
 
         @Override
         public void forwardKeepingInputs(MultiDataSet batch) {
-            graph.setInputs(batch.getFeatures());
-            graph.setLabels(batch.getLabels());
-            graph.setLayerMaskArrays(batch.getFeaturesMaskArrays(), batch.getLabelsMaskArrays());
+            setBatch(batch);
             if (graph.getFlattenedGradients() == null) {
                 graph.initGradientsView();
             }
