@@ -32,8 +32,12 @@ import java.util.List;
  * consumer's pre-activation. A new unit with zero fan-in and fan-out row w gets the fan-in gradient
  * G w, so the fan-out maximising its norm comes from G's top right singular vectors.
  *
- * <p>How: DL4J does not hand out per-example pre-activation gradients, so the statistic is read off
- * probe units. On a private copy of the network, layer l is widened by n<sub>l+1</sub> probes with
+ * <p>Two routes ({@link #computeWithRoute} picks per site): the direct one,
+ * {@link DirectStatistic}, from one ordinary forward and backward pass where it supports the site,
+ * and the probe route described here for every other site and as its oracle.
+ *
+ * <p>How the probe route works: DL4J does not hand out per-example pre-activation gradients, so the
+ * statistic is read off probe units. On a private copy of the network, layer l is widened by n<sub>l+1</sub> probes with
  * zero fan-in and one-hot fan-out (probe j feeds consumer unit j with weight 1). The copy computes
  * the same function, and the gradient of probe j's fan-in from DL4J's ordinary backward pass is
  * column j of G, times f'(0). All of it runs as ND4J ops on the backend's device. The user's
