@@ -522,7 +522,8 @@ public final class GrowthController {
                 : callData != null ? "the growth data given with this call"
                 : growthData != null ? "the growthData(...) iterator" : null;
         return new org.dl4jgrowth.signal.StatisticSignals(net, this::growthBatches, this::growableLayers, random())
-                .describedAs(source != null ? () -> source : () -> "the training minibatch of iteration " + iteration).provider(callData == null ? statisticProvider : null);
+                .describedAs(source != null ? () -> source : () -> "the training minibatch of iteration " + iteration)
+                .provider(callData == null ? statisticProvider : null);
     }
 
     /**

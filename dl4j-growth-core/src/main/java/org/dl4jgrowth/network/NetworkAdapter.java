@@ -149,21 +149,10 @@ public abstract class NetworkAdapter {
     /**
      * {@link #cloneConfiguration()} with DL4J's workspaces off for training and inference: a
      * network built on it keeps every array its layers cache in a forward pass (batch norm's batch
-     * statistics, for one) valid for a backward walk made layer by layer afterwards.
+     * statistics, for one) valid for a backward walk made layer by layer afterwards, and opens no
+     * workspace of its own inside the training network's callbacks.
      */
-    public Object cloneConfigurationWithoutWorkspaces() {
-        Object conf = cloneConfiguration();
-        if (conf instanceof MultiLayerConfiguration) {
-            ((MultiLayerConfiguration) conf).setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
-            ((MultiLayerConfiguration) conf).setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
-        } else {
-            ((ComputationGraphConfiguration) conf).setTrainingWorkspaceMode(
-                    org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
-            ((ComputationGraphConfiguration) conf).setInferenceWorkspaceMode(
-                    org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
-        }
-        return conf;
-    }
+    public abstract Object cloneConfigurationWithoutWorkspaces();
 
     /**
      * The configuration of {@code layer} as the network holds it (the object its layer was built
@@ -380,12 +369,6 @@ public abstract class NetworkAdapter {
      * @throws UnsupportedOperationException with the reason, when the way to the loss is not such a chain
      */
     public abstract List<Link> chainToLoss(String consumer);
-
-    /** The index of the labels of output layer {@code layer} in a minibatch (0 for a MultiLayerNetwork). */
-    public abstract int labelsIndex(String layer);
-
-    /** The preprocessor DL4J applies to the input of {@code layer}, or null. */
-    public abstract org.deeplearning4j.nn.conf.InputPreProcessor preProcessor(String layer);
 
     /**
      * One training-mode forward pass over {@code batch} with its features, labels and masks set as
@@ -667,12 +650,17 @@ public abstract class NetworkAdapter {
             return copy(true);
         }
 
-        private NetworkAdapter copy(boolean noWorkspaces) {
+        @Override
+        public Object cloneConfigurationWithoutWorkspaces() {
             MultiLayerConfiguration conf = (MultiLayerConfiguration) cloneConfiguration();
-            if (noWorkspaces) {
-                conf.setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
-                conf.setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
-            }
+            conf.setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            conf.setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            return conf;
+        }
+
+        private NetworkAdapter copy(boolean noWorkspaces) {
+            Object c = noWorkspaces ? cloneConfigurationWithoutWorkspaces() : cloneConfiguration();
+            MultiLayerConfiguration conf = (MultiLayerConfiguration) c;
             MultiLayerNetwork copy = new MultiLayerNetwork(conf);
             copy.init(net.params().dup(), false);
             return new MlnAdapter(copy);
@@ -792,17 +780,6 @@ public abstract class NetworkAdapter {
                         .getLayerName() + "' is a " + last.getClass().getSimpleName() + ", not an output layer");
             }
             return out;
-        }
-
-        @Override
-        public int labelsIndex(String layer) {
-            index(layer);
-            return 0;
-        }
-
-        @Override
-        public org.deeplearning4j.nn.conf.InputPreProcessor preProcessor(String layer) {
-            return net.getLayerWiseConfigurations().getInputPreProcess(index(layer));
         }
 
         @Override
@@ -1005,12 +982,17 @@ public abstract class NetworkAdapter {
             return copy(true);
         }
 
-        private NetworkAdapter copy(boolean noWorkspaces) {
+        @Override
+        public Object cloneConfigurationWithoutWorkspaces() {
             ComputationGraphConfiguration conf = (ComputationGraphConfiguration) cloneConfiguration();
-            if (noWorkspaces) {
-                conf.setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
-                conf.setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
-            }
+            conf.setTrainingWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            conf.setInferenceWorkspaceMode(org.deeplearning4j.nn.conf.WorkspaceMode.NONE);
+            return conf;
+        }
+
+        private NetworkAdapter copy(boolean noWorkspaces) {
+            Object c = noWorkspaces ? cloneConfigurationWithoutWorkspaces() : cloneConfiguration();
+            ComputationGraphConfiguration conf = (ComputationGraphConfiguration) c;
             ComputationGraph copy = new ComputationGraph(conf);
             copy.init(graph.params().dup(), false);
             return new GraphAdapter(copy);
@@ -1137,20 +1119,14 @@ public abstract class NetworkAdapter {
             return out;
         }
 
-        @Override
-        public int labelsIndex(String layer) {
+        /** The index of the labels of output layer {@code layer} in a minibatch. */
+        private int labelsIndex(String layer) {
             int i = graph.getConfiguration().getNetworkOutputs().indexOf(layer);
             if (i < 0) {
                 throw new IllegalArgumentException("Layer '" + layer + "' is not an output of the graph (outputs: "
                         + graph.getConfiguration().getNetworkOutputs() + ")");
             }
             return i;
-        }
-
-        @Override
-        public org.deeplearning4j.nn.conf.InputPreProcessor preProcessor(String layer) {
-            layerConfiguration(layer);
-            return ((org.deeplearning4j.nn.graph.vertex.impl.LayerVertex) graph.getVertex(layer)).getLayerPreProcessor();
         }
 
         @Override

@@ -13,7 +13,6 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.guava.base.Preconditions;
 
 import java.util.List;
 
@@ -107,14 +106,17 @@ public final class DirectStatistic {
      * @throws IllegalArgumentException if {@link #unsupported} gives a reason
      */
     public static INDArray compute(Model net, String layer, List<? extends MultiDataSet> batches) {
-        Preconditions.checkArgument(batches != null && !batches.isEmpty(),
-                "The gradient statistic needs at least one minibatch of growth data (got: %s)",
-                batches == null ? "null" : "none");
+        GradientStatistic.requireBatches(batches);
         String why = unsupported(net, layer);
         if (why != null) {
             throw new IllegalArgumentException("The direct gradient statistic cannot be taken for layer '" + layer
                     + "': " + why);
         }
+        return computeSupported(net, layer, batches);
+    }
+
+    /** {@link #compute} for a site {@link #unsupported} has accepted already. */
+    static INDArray computeSupported(Model net, String layer, List<? extends MultiDataSet> batches) {
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             NetworkAdapter original = NetworkAdapter.of(net);
             GradientStatistic.requireGrowableActivation(original.layerConfiguration(layer), layer);

@@ -71,9 +71,7 @@ public final class GradientStatistic {
 
     /** G for growing {@code layer} of {@code net}, summed over all examples of {@code batches}. */
     public static INDArray compute(Model net, String layer, List<DataSet> batches) {
-        Preconditions.checkArgument(batches != null && !batches.isEmpty(),
-                "The gradient statistic needs at least one minibatch of growth data (got: %s)",
-                batches == null ? "null" : "none");
+        requireBatches(batches);
         List<MultiDataSet> multi = new ArrayList<>();
         for (DataSet ds : batches) {
             multi.add(NetworkAdapter.toMulti(ds));
@@ -88,6 +86,12 @@ public final class GradientStatistic {
      */
     public static INDArray computeMulti(Model net, String layer, List<? extends MultiDataSet> batches) {
         return computeWithRoute(net, layer, batches).sum();
+    }
+
+    static void requireBatches(List<?> batches) {
+        Preconditions.checkArgument(batches != null && !batches.isEmpty(),
+                "The gradient statistic needs at least one minibatch of growth data (got: %s)",
+                batches == null ? "null" : "none");
     }
 
     /** The statistic and the route that computed it. */
@@ -121,15 +125,17 @@ public final class GradientStatistic {
      */
     public static Routed computeWithRoute(Model net, String layer, List<? extends MultiDataSet> batches) {
         Preconditions.checkNotNull(net, "network");
+        requireBatches(batches);
         String asked = System.getProperty(ROUTE_PROPERTY, "auto").trim().toLowerCase(java.util.Locale.ROOT);
         if (!asked.equals("auto") && !asked.equals("direct") && !asked.equals("probes")) {
             throw new IllegalArgumentException("-D" + ROUTE_PROPERTY + "=" + asked + ": allowed are auto, direct "
                     + "and probes");
         }
         Site.isConvolution(NetworkAdapter.of(net), layer);   // unknown or unsupported layers: the usual errors
-        String why = asked.equals("probes") ? "asked for by -D" + ROUTE_PROPERTY : DirectStatistic.unsupported(net, layer);
+        String why = asked.equals("probes") ? "asked for by -D" + ROUTE_PROPERTY
+                : DirectStatistic.unsupported(net, layer);
         if (why == null) {
-            return new Routed(DirectStatistic.compute(net, layer, batches), "direct");
+            return new Routed(DirectStatistic.computeSupported(net, layer, batches), "direct");
         }
         if (asked.equals("direct")) {
             throw new IllegalArgumentException("-D" + ROUTE_PROPERTY + "=direct, but the direct route cannot take the "
@@ -141,9 +147,7 @@ public final class GradientStatistic {
     /** G by the probe route, whatever the site: the direct route's oracle. */
     public static INDArray probes(Model net, String layer, List<? extends MultiDataSet> batches) {
         Preconditions.checkNotNull(net, "network");
-        Preconditions.checkArgument(batches != null && !batches.isEmpty(),
-                "The gradient statistic needs at least one minibatch of growth data (got: %s)",
-                batches == null ? "null" : "none");
+        requireBatches(batches);
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             NetworkAdapter original = NetworkAdapter.of(net);
             boolean conv = Site.isConvolution(original, layer);

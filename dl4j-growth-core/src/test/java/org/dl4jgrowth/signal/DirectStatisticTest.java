@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The direct route ({@link DirectStatistic}: one unwidened forward and backward pass) against the
  * probe route, its oracle, in DOUBLE: equal to 1e-6 relative on every site it supports, on both
- * network types, with label masks; sites it does not support say why and take the probes.
+ * network types, with label and feature masks; sites it does not support say why and take the probes.
  */
 @org.junit.jupiter.api.extension.ExtendWith(org.dl4jgrowth.testing.DoublePrecision.class)
 class DirectStatisticTest {
@@ -95,6 +95,10 @@ class DirectStatisticTest {
                 m.putScalar(new long[]{1, 0}, 0.0);
                 m.putScalar(new long[]{3, 0}, 0.0);
                 d.setLabelsMaskArray(m);
+                // And a features mask on another example, which DL4J hands to every layer.
+                INDArray f = Nd4j.ones(DataType.DOUBLE, d.numExamples(), 1);
+                f.putScalar(new long[]{2, 0}, 0.0);
+                d.setFeaturesMaskArray(f);
             }
             out.add(NetworkAdapter.toMulti(d));
         }
@@ -122,7 +126,7 @@ class DirectStatisticTest {
             assertArrayEquals(before.params, NetState.of(net).params, 0.0, "the network is untouched");
             assertEquals(before.json, NetState.of(net).json);
             assertRelativelyEqual(GradientStatistic.probes(net, layer, data), direct, arch + " " + layer
-                    + (masked ? " with label masks" : ""));
+                    + (masked ? " with label and feature masks" : ""));
             GradientStatistic.Routed routed = GradientStatistic.computeWithRoute(net, layer, data);
             assertEquals("direct", routed.route());
             assertEquals(direct, routed.sum(), "the default route is the direct one");
@@ -148,6 +152,10 @@ class DirectStatisticTest {
         INDArray withMask = DirectStatistic.compute(net, "d1", List.of(NetworkAdapter.toMulti(masked)));
         INDArray others = DirectStatistic.compute(net, "d1", List.of(NetworkAdapter.toMulti(DataSet.merge(rest))));
         assertRelativelyEqual(others, withMask, "masked example left out");
+        DataSet featureMasked = d.copy();
+        featureMasked.setFeaturesMaskArray(m);
+        assertRelativelyEqual(others, DirectStatistic.compute(net, "d1",
+                List.of(NetworkAdapter.toMulti(featureMasked))), "example left out by the features mask");
     }
 
     @ParameterizedTest(name = "graph={0}")
