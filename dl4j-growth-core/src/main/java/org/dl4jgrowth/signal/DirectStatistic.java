@@ -2,44 +2,81 @@ package org.dl4jgrowth.signal;
 
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.api.layers.IOutputLayer;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.deeplearning4j.util.ConvolutionUtils;
 import org.dl4jgrowth.network.NetworkAdapter;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Broadcast;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import java.lang.reflect.Method;
 import java.util.List;
 
 /**
- * GradMax's gradient statistic G = Σ h δᵀ (see {@link GradientStatistic}) computed directly: one
- * ordinary training-mode forward pass over each minibatch gives the grown layer's input h, DL4J's
- * own backward pass ({@code backpropGradient} of each layer and preprocessor, from the loss down)
- * gives the gradient at the consumer's output, the consumer's activation (or, for an output layer,
- * its loss function) turns it into the pre-activation gradient δ exactly as the consumer's own
- * backward pass does, masks included, and one GEMM per minibatch adds hᵀδ. The probe route widens
- * a copy of the network by one probe unit per consumer unit for the same numbers; this route costs
- * one unwidened pass.
+ * GradMax's gradient statistic G (see {@link GradientStatistic}) computed directly, from one
+ * ordinary training-mode forward pass over each minibatch and DL4J's own backward pass down to the
+ * consumer, with no probe units: the probe route widens a copy of the network by one probe per
+ * element of a new unit's fan-out for the same numbers.
  *
- * <p>Evci et al. 2022 ("GradMax", section 3 and the reference implementation) compute the same
- * outer-product sum from the backward pass of their framework; DL4J keeps the per-example
- * pre-activation gradient inside {@code BaseLayer.backpropGradient}, so this class recomputes it
- * at the consumer alone, from the consumer's input and parameters, with the consumer's own
- * activation or loss function.
+ * <p>How. For a new unit with zero fan-in, the gradient of its fan-in is linear in its fan-out w:
+ * {@code G w}. This class builds G column by column in blocks, one column per element of the
+ * fan-out basis, as the probe route does, but from arrays the unwidened pass already has:
+ * <ol>
+ * <li>δ, the loss gradient at the consumer's pre-activation: DL4J's {@code backpropGradient} of each
+ * layer and preprocessor above the consumer, walking down from the output layer, then the
+ * consumer's own activation (or, for an output layer, its loss function), masks included, as the
+ * consumer's backward pass computes it;</li>
+ * <li>D, the gradient each fan-out basis element puts on the new unit's output: for a dense
+ * consumer δ itself (element j feeds consumer unit j); for a convolution consumer, δ of output
+ * channel j placed at the input positions kernel offset (u, v) reads, with the consumer's stride,
+ * padding and dilation (the transpose of its im2col);</li>
+ * <li>D walked down through the layers between the site and the consumer at the new unit's
+ * constant zero output, as the probe route's exact replicas of new units see them: batch
+ * normalisation in training mode (a constant channel has batch variance 0, so its Jacobian is
+ * γ/√ε times the centring over the batch and positions), activation layers at 0, and DL4J's own
+ * backward pass of pooling, global pooling and zero padding over a zero input;</li>
+ * <li>one GEMM with the site's input: h itself for a dense site, its im2col (the site's kernel,
+ * stride, padding and dilation) for a convolution, giving rows [nIn] or [nIn·kH·kW].</li>
+ * </ol>
+ * Every element of a block of the basis shares the one forward and backward pass, so the cost is
+ * one unwidened pass plus array work of the size of a block.
  *
- * <p>Supported so far (the rest takes the probe route, and {@link #unsupported} says why): a
- * {@code DenseLayer} site feeding one {@code DenseLayer} or {@code OutputLayer} directly (no
- * preprocessor or vertex between), the layers after the consumer a chain to one output layer, and
- * no dropout, weight noise or layer normalisation anywhere in the network (the probe route draws
- * dropout masks on a widened copy, which this route could not reproduce). Both network types;
- * feature and label masks as {@code fit()} applies them.
+ * <p>Evci et al. 2022 ("GradMax", section 3.2 and the reference implementation) compute the same
+ * map with an auxiliary convolution over the consumer's gradients; DL4J keeps per-example
+ * pre-activation gradients inside its layers, so this class recomputes δ at the consumer alone.
+ *
+ * <p>Supported (the rest takes the probe route, and {@link #unsupported} says why): a
+ * {@code DenseLayer} or {@code ConvolutionLayer} site (NCHW) whose way to the loss is a chain: any
+ * of BatchNormalization (β = 0, so a new channel stays 0), ActivationLayer (f(0) = 0), max or
+ * average SubsamplingLayer, ZeroPaddingLayer and, after a convolution, a collapsing max, average
+ * or sum GlobalPoolingLayer, then one {@code DenseLayer}, {@code OutputLayer} or (after a
+ * convolution) {@code ConvolutionLayer} consumer, with no preprocessor up to it; no dropout, weight
+ * noise or layer normalisation anywhere in the network (the probe route draws dropout masks on a
+ * widened copy, which this route could not reproduce). Both network types; feature and label masks
+ * as {@code fit()} applies them (a convolution site with a features mask takes the probes).
  */
 public final class DirectStatistic {
+    /** Elements of D per block of the fan-out basis: about 64 MB in DOUBLE. */
+    private static final long BLOCK_ELEMENTS = 8L << 20;
+
     private DirectStatistic() {
     }
 
@@ -47,9 +84,13 @@ public final class DirectStatistic {
     public static String unsupported(Model net, String layer) {
         NetworkAdapter a = NetworkAdapter.of(net);
         Layer site = a.layerConfiguration(layer);
-        if (site.getClass() != DenseLayer.class) {
+        boolean conv = site.getClass() == ConvolutionLayer.class;
+        if (!conv && site.getClass() != DenseLayer.class) {
             return "layer '" + layer + "' is a " + site.getClass().getSimpleName() + " (the direct route takes "
-                    + "DenseLayer sites so far)";
+                    + "DenseLayer and ConvolutionLayer sites)";
+        }
+        if (conv && !nchw(((ConvolutionLayer) site).getCnn2dDataFormat())) {
+            return "layer '" + layer + "' is NHWC";
         }
         List<NetworkAdapter.Link> chain;
         try {
@@ -61,15 +102,35 @@ public final class DirectStatistic {
         if (chain.isEmpty()) {
             return "layer '" + layer + "' is an output layer";
         }
-        NetworkAdapter.Link consumer = chain.get(0);
-        Layer c = consumer.layer.conf().getLayer();
-        if (c.getClass() != DenseLayer.class && c.getClass() != OutputLayer.class) {
-            return "layer '" + layer + "' feeds a " + c.getClass().getSimpleName() + " (the direct route takes "
-                    + "DenseLayer and OutputLayer consumers so far)";
+        int c = consumerIndex(chain);
+        boolean pooled = false;
+        for (int i = 0; i < Math.min(c + 1, chain.size()); i++) {
+            NetworkAdapter.Link link = chain.get(i);
+            Layer l = link.layer.conf().getLayer();
+            if (link.preProcessor != null) {
+                return "layer '" + layer + "' reaches '" + l.getLayerName() + "' through a "
+                        + link.preProcessor.getClass().getSimpleName();
+            }
+            if (i < c) {
+                String why = !conv && l instanceof GlobalPoolingLayer ? "'" + l.getLayerName() + "' pools a dense "
+                        + "layer" : between(l);
+                if (why != null) {
+                    return "between layer '" + layer + "' and its consumer, " + why;
+                }
+                pooled |= l instanceof GlobalPoolingLayer;
+            }
         }
-        if (consumer.preProcessor != null) {
-            return "layer '" + layer + "' reaches its consumer '" + c.getLayerName() + "' through a "
-                    + consumer.preProcessor.getClass().getSimpleName();
+        if (c == chain.size()) {
+            return "layer '" + layer + "' reaches the loss without a DenseLayer, OutputLayer or ConvolutionLayer";
+        }
+        Layer consumer = chain.get(c).layer.conf().getLayer();
+        if (consumer.getClass() == ConvolutionLayer.class) {
+            if (!nchw(((ConvolutionLayer) consumer).getCnn2dDataFormat())) {
+                return "the consumer '" + consumer.getLayerName() + "' is NHWC";
+            }
+        } else if (conv && !pooled) {
+            return "layer '" + layer + "' reaches the dense consumer '" + consumer.getLayerName() + "' without "
+                    + "global pooling";
         }
         // Anywhere in the network: dropout below the site changes its input h as much as above it.
         for (String name : a.layerNames()) {
@@ -79,6 +140,80 @@ public final class DirectStatistic {
             }
         }
         return null;
+    }
+
+    /** {@link #unsupported}, and what the growth data rules out: features masks on a convolution site. */
+    static String unsupported(Model net, String layer, List<? extends MultiDataSet> batches) {
+        String why = unsupported(net, layer);
+        if (why != null || NetworkAdapter.of(net).layerConfiguration(layer).getClass() != ConvolutionLayer.class) {
+            return why;
+        }
+        for (MultiDataSet ds : batches) {
+            INDArray[] masks = ds.getFeaturesMaskArrays();
+            if (masks != null) {
+                for (INDArray m : masks) {
+                    if (m != null) {
+                        return "the growth data has features masks, which the direct route takes for dense sites "
+                                + "only";
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Where the first layer with weights is in the chain: the consumer; the chain's size if none. */
+    private static int consumerIndex(List<NetworkAdapter.Link> chain) {
+        for (int i = 0; i < chain.size(); i++) {
+            Class<?> k = chain.get(i).layer.conf().getLayer().getClass();
+            if (k == DenseLayer.class || k == OutputLayer.class || k == ConvolutionLayer.class) {
+                return i;
+            }
+            if (!(chain.get(i).layer.conf().getLayer() instanceof BatchNormalization)
+                    && chain.get(i).layer.numParams() > 0) {
+                return i;   // a layer with weights the direct route does not know: refused as the consumer
+            }
+        }
+        return chain.size();
+    }
+
+    /** Why a layer between the site and its consumer cannot be walked at a new unit's zero output; null if it can. */
+    private static String between(Layer l) {
+        String name = "'" + l.getLayerName() + "'";
+        if (l.getClass() == BatchNormalization.class) {
+            BatchNormalization bn = (BatchNormalization) l;
+            if (bn.getBeta() != 0.0) {
+                return name + " starts new channels at beta " + bn.getBeta() + " (the direct route needs 0)";
+            }
+            return nchw(bn.getCnn2DFormat()) ? null : name + " is NHWC";
+        }
+        if (l.getClass() == ActivationLayer.class) {
+            INDArray zero = Nd4j.zeros(Nd4j.defaultFloatingPointType(), 1, 1);
+            double f0 = ((ActivationLayer) l).getActivationFn().getActivation(zero, true).getDouble(0);
+            return f0 == 0.0 ? null : name + " has f(0) = " + f0 + " (the direct route needs 0)";
+        }
+        if (l.getClass() == SubsamplingLayer.class) {
+            SubsamplingLayer s = (SubsamplingLayer) l;
+            if (s.getPoolingType() != PoolingType.MAX && s.getPoolingType() != PoolingType.AVG) {
+                return name + " pools by " + s.getPoolingType() + " (the direct route takes MAX and AVG)";
+            }
+            return nchw(s.getCnn2dDataFormat()) ? null : name + " is NHWC";
+        }
+        if (l.getClass() == ZeroPaddingLayer.class) {
+            return nchw(((ZeroPaddingLayer) l).getDataFormat()) ? null : name + " is NHWC";
+        }
+        if (l.getClass() == GlobalPoolingLayer.class) {
+            GlobalPoolingLayer g = (GlobalPoolingLayer) l;
+            if (g.getPoolingType() == PoolingType.PNORM) {
+                return name + " pools by PNORM (the direct route takes MAX, AVG and SUM)";
+            }
+            return g.isCollapseDimensions() ? null : name + " does not collapse its dimensions";
+        }
+        return name + " is a " + l.getClass().getSimpleName();
+    }
+
+    private static boolean nchw(CNN2DFormat f) {
+        return f == null || f == CNN2DFormat.NCHW;
     }
 
     /** Dropout, weight noise and layer norm change the pass in ways only the probe route reproduces. */
@@ -107,7 +242,7 @@ public final class DirectStatistic {
      */
     public static INDArray compute(Model net, String layer, List<? extends MultiDataSet> batches) {
         GradientStatistic.requireBatches(batches);
-        String why = unsupported(net, layer);
+        String why = unsupported(net, layer, batches);
         if (why != null) {
             throw new IllegalArgumentException("The direct gradient statistic cannot be taken for layer '" + layer
                     + "': " + why);
@@ -130,22 +265,214 @@ public final class DirectStatistic {
             NetworkAdapter copy = original.scratch(original.cloneConfigurationWithoutWorkspaces(), params,
                     Nd4j.createUninitialized(params.dataType(), 1, params.length()));
             List<NetworkAdapter.Link> chain = copy.chainToLoss(layer);
+            int c = consumerIndex(chain);
             org.deeplearning4j.nn.api.Layer site = copy.runtimeLayer(layer);
-            org.deeplearning4j.nn.api.Layer consumer = chain.get(0).layer;
-            List<NetworkAdapter.Link> above = chain.subList(1, chain.size());
+            List<NetworkAdapter.Link> between = chain.subList(0, c);
+            NetworkAdapter.Link consumer = chain.get(c);
+            List<NetworkAdapter.Link> above = chain.subList(c + 1, chain.size());
             LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
             INDArray g = null;
             for (MultiDataSet ds : batches) {
                 copy.forwardKeepingInputs(ds);
                 INDArray delta = above.isEmpty()
-                        ? outputDelta(consumer, ds.getLabels(chain.get(0).labelsIndex))
-                        : hiddenDelta(consumer, epsilonAbove(above, ds, mgr));
-                INDArray h = site.input();
-                INDArray m = h.castTo(delta.dataType()).transpose().mmul(delta);
+                        ? outputDelta(consumer.layer, ds.getLabels(consumer.labelsIndex))
+                        : consumerDelta(consumer.layer, epsilonAbove(above, ds, mgr), mgr);
+                INDArray m = term(site, between, consumer.layer, delta, mgr);
                 g = g == null ? m : g.addi(m);
             }
             return g;
         }
+    }
+
+    /**
+     * One minibatch's G: for each block of consumer output units, D for their fan-out basis elements,
+     * walked down to the site's output, then one GEMM with the site's input (or its im2col).
+     */
+    private static INDArray term(org.deeplearning4j.nn.api.Layer site, List<NetworkAdapter.Link> between,
+                                 org.deeplearning4j.nn.api.Layer consumer, INDArray delta, LayerWorkspaceMgr mgr) {
+        INDArray h = site.input().castTo(delta.dataType());
+        boolean convSite = site.conf().getLayer() instanceof ConvolutionLayer;
+        boolean convConsumer = consumer.conf().getLayer() instanceof ConvolutionLayer;
+        long[] consumerIn = consumer.input().shape();
+        long perUnit = 1;   // basis elements per consumer output unit: its kernel's positions
+        long positions = 1; // positions of one basis element's D
+        if (convConsumer) {
+            int[] k = ((ConvolutionLayer) consumer.conf().getLayer()).getKernelSize();
+            perUnit = (long) k[0] * k[1];
+            positions = consumerIn[2] * consumerIn[3];
+        }
+        long units = delta.size(1);
+        long n = delta.size(0);
+        long block = Math.max(1, Math.min(units, BLOCK_ELEMENTS / Math.max(1, n * perUnit * positions)));
+        // The site's input as rows of the GEMM: [nIn, n] for a dense site, [nIn·kH·kW, n·oH·oW] for a convolution.
+        INDArray rows = null;
+        INDArray g = null;
+        for (long j0 = 0; j0 < units; j0 += block) {
+            long j1 = Math.min(units, j0 + block);
+            INDArray e = convConsumer ? transposedWindows(consumer, delta, j0, j1)
+                    : delta.get(NDArrayIndex.all(), NDArrayIndex.interval(j0, j1)).dup('c');
+            for (int i = between.size() - 1; i >= 0; i--) {
+                e = backAtZero(between.get(i).layer, e, mgr);
+            }
+            // The site's own backward pass masks its pre-activation gradient too, which matters when
+            // batch normalisation between has spread a masked example's share over the others.
+            INDArray siteMask = site.getMaskArray();
+            if (siteMask != null && e.rank() == 2) {
+                e = e.muliColumnVector(siteMask.castTo(e.dataType()));
+            }
+            INDArray cols;
+            if (convSite) {
+                if (rows == null) {
+                    INDArray windows = windows(site, h, e.size(2), e.size(3));
+                    rows = windows.permute(1, 2, 3, 0, 4, 5).dup('c').reshape('c', windows.size(1) * windows.size(2)
+                            * windows.size(3), n * e.size(2) * e.size(3));
+                }
+                cols = e.permute(0, 2, 3, 1).dup('c').reshape('c', n * e.size(2) * e.size(3), e.size(1));
+            } else {
+                if (rows == null) {
+                    rows = h.transpose();
+                }
+                cols = e;
+            }
+            INDArray part = rows.mmul(cols);
+            if (g == null) {
+                if (j1 == units) {
+                    return part;
+                }
+                g = Nd4j.create(part.dataType(), part.size(0), units * perUnit);
+            }
+            g.get(NDArrayIndex.all(), NDArrayIndex.interval(j0 * perUnit, j1 * perUnit)).assign(part);
+        }
+        return g;
+    }
+
+    /**
+     * D for consumer output channels [j0, j1) of a convolution consumer, shaped
+     * [n, (j1 - j0)·kH·kW, H, W] over the consumer's input positions: basis element (j, u, v) gets
+     * δ of channel j at every input position that kernel offset (u, v) reads for some output position.
+     */
+    private static INDArray transposedWindows(org.deeplearning4j.nn.api.Layer consumer, INDArray delta, long j0,
+                                              long j1) {
+        ConvolutionLayer conf = (ConvolutionLayer) consumer.conf().getLayer();
+        long[] in = consumer.input().shape();
+        Geometry geo = Geometry.of(conf, new int[]{(int) in[2], (int) in[3]},
+                new int[]{(int) delta.size(2), (int) delta.size(3)});
+        long n = delta.size(0);
+        long units = j1 - j0;
+        INDArray d = Nd4j.create(delta.dataType(), n, units, geo.kernel[0], geo.kernel[1], in[2], in[3]);
+        for (int u = 0; u < geo.kernel[0]; u++) {
+            for (int v = 0; v < geo.kernel[1]; v++) {
+                INDArrayIndex[] at = geo.reads(u, v);
+                if (at == null) {
+                    continue;
+                }
+                d.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(u), NDArrayIndex.point(v), at[0],
+                        at[1]).assign(delta.get(NDArrayIndex.all(), NDArrayIndex.interval(j0, j1), at[2], at[3]));
+            }
+        }
+        return d.reshape('c', n, units * geo.kernel[0] * geo.kernel[1], in[2], in[3]);
+    }
+
+    /** The site's im2col: [n, nIn, kH, kW, oH, oW], zero where a window reads padding. */
+    private static INDArray windows(org.deeplearning4j.nn.api.Layer site, INDArray x, long outH, long outW) {
+        Geometry geo = Geometry.of((ConvolutionLayer) site.conf().getLayer(),
+                new int[]{(int) x.size(2), (int) x.size(3)}, new int[]{(int) outH, (int) outW});
+        INDArray w = Nd4j.create(x.dataType(), x.size(0), x.size(1), geo.kernel[0], geo.kernel[1], outH, outW);
+        for (int p = 0; p < geo.kernel[0]; p++) {
+            for (int q = 0; q < geo.kernel[1]; q++) {
+                INDArrayIndex[] at = geo.reads(p, q);
+                if (at != null) {
+                    w.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(p), NDArrayIndex.point(q), at[2],
+                            at[3]).assign(x.get(NDArrayIndex.all(), NDArrayIndex.all(), at[0], at[1]));
+                }
+            }
+        }
+        return w;
+    }
+
+    /** A convolution's windows: which input positions kernel offset (p, q) reads, for which output positions. */
+    private static final class Geometry {
+        final int[] kernel;
+        final int[] stride;
+        final int[] dilation;
+        final int[] pad;
+        final int[] in;
+        final int[] out;
+
+        private Geometry(int[] kernel, int[] stride, int[] dilation, int[] pad, int[] in, int[] out) {
+            this.kernel = kernel;
+            this.stride = stride;
+            this.dilation = dilation;
+            this.pad = pad;
+            this.in = in;
+            this.out = out;
+        }
+
+        /** As DL4J's ConvolutionLayer pads: Same mode from the sizes (top and left), else the configured padding. */
+        static Geometry of(ConvolutionLayer conf, int[] in, int[] out) {
+            int[] pad = conf.getConvolutionMode() == ConvolutionMode.Same
+                    ? ConvolutionUtils.getSameModeTopLeftPadding(out, in, conf.getKernelSize(), conf.getStride(),
+                    conf.getDilation())
+                    : conf.getPadding();
+            return new Geometry(conf.getKernelSize(), conf.getStride(), conf.getDilation(), pad, in, out);
+        }
+
+        /**
+         * For kernel offset (p, q): the input rows and columns read, then the output rows and columns
+         * reading them, as strided intervals; null when no output position reads inside the input.
+         */
+        INDArrayIndex[] reads(int p, int q) {
+            long[] rows = range(0, p);
+            long[] cols = range(1, q);
+            if (rows == null || cols == null) {
+                return null;
+            }
+            return new INDArrayIndex[]{inputs(0, rows, p), inputs(1, cols, q),
+                    NDArrayIndex.interval(rows[0], rows[1] + 1), NDArrayIndex.interval(cols[0], cols[1] + 1)};
+        }
+
+        /** Output positions o (first, last) with 0 ≤ o·stride + offset·dilation − pad < in, along {@code axis}. */
+        private long[] range(int axis, int offset) {
+            long shift = (long) offset * dilation[axis] - pad[axis];
+            long first = shift >= 0 ? 0 : Math.floorDiv(-shift + stride[axis] - 1, stride[axis]);
+            long last = Math.min(out[axis] - 1, Math.floorDiv(in[axis] - 1 - shift, stride[axis]));
+            return first > last ? null : new long[]{first, last};
+        }
+
+        private INDArrayIndex inputs(int axis, long[] outputs, int offset) {
+            long shift = (long) offset * dilation[axis] - pad[axis];
+            // The four-argument form: ND4J's three-argument interval(begin, stride, end) adjusts its end.
+            return NDArrayIndex.interval(outputs[0] * stride[axis] + shift, stride[axis],
+                    outputs[1] * stride[axis] + shift + 1, false);
+        }
+    }
+
+    /**
+     * {@code e}, the gradient at a layer's output for a block of new units (as channels), walked to its
+     * input at the new units' constant zero: what the probe route's replicas of new units get.
+     */
+    private static INDArray backAtZero(org.deeplearning4j.nn.api.Layer layer, INDArray e, LayerWorkspaceMgr mgr) {
+        Layer conf = layer.conf().getLayer();
+        if (conf instanceof BatchNormalization) {
+            // Training mode over a constant channel: mean = the constant, variance 0, x̂ = 0, so
+            // dL/dx = γ/√(0 + ε) · (g − mean of g over the examples and positions). New channels
+            // start at the configured γ (NetworkRewrite's fresh batch-norm values).
+            BatchNormalization bn = (BatchNormalization) conf;
+            int[] over = e.rank() == 2 ? new int[]{0} : new int[]{0, 2, 3};
+            INDArray mean = e.mean(over);
+            INDArray out = Broadcast.sub(e, mean, e.ulike(), 1);
+            return out.muli(bn.getGamma() / Math.sqrt(bn.getEps()));
+        }
+        if (conf instanceof ActivationLayer) {
+            return ((ActivationLayer) conf).getActivationFn().backprop(e.ulike().assign(0), e.dup()).getFirst();
+        }
+        // Pooling, global pooling and padding: DL4J's own backward pass over a zero input with the
+        // block's channels (none has parameters, so the channel count is free); ties in a max pool
+        // are broken as they are for the probes' zero channels.
+        long[] shape = layer.input().shape().clone();
+        shape[1] = e.size(1);
+        layer.setInput(Nd4j.zeros(e.dataType(), shape), mgr);
+        return layer.backpropGradient(e, mgr).getSecond();
     }
 
     /**
@@ -168,25 +495,41 @@ public final class DirectStatistic {
         return eps;
     }
 
-    /** The pre-activation gradient of a dense consumer, as {@code BaseLayer.backpropGradient} computes it. */
-    private static INDArray hiddenDelta(org.deeplearning4j.nn.api.Layer consumer, INDArray epsilon) {
-        INDArray z = preOutput(consumer);
-        INDArray delta = ((BaseLayer) consumer.conf().getLayer()).getActivationFn().backprop(z, epsilon.dup())
-                .getFirst();
+    /** The pre-activation gradient of a hidden consumer, as its own {@code backpropGradient} computes it. */
+    private static INDArray consumerDelta(org.deeplearning4j.nn.api.Layer consumer, INDArray epsilon,
+                                          LayerWorkspaceMgr mgr) {
+        INDArray z = preOutput(consumer, mgr);
+        INDArray delta = ((BaseLayer) consumer.conf().getLayer()).getActivationFn()
+                .backprop(z, epsilon.castTo(z.dataType()).dup()).getFirst();
         INDArray mask = consumer.getMaskArray();
-        return mask == null ? delta : delta.muliColumnVector(mask.castTo(delta.dataType()));
+        return mask == null || delta.rank() != 2 ? delta : delta.muliColumnVector(mask.castTo(delta.dataType()));
     }
 
     /** The pre-activation gradient of an output consumer, as {@code BaseOutputLayer} computes it: from its loss. */
     private static INDArray outputDelta(org.deeplearning4j.nn.api.Layer consumer, INDArray labels) {
         BaseOutputLayer conf = (BaseOutputLayer) consumer.conf().getLayer();
-        INDArray z = preOutput(consumer);
+        INDArray z = preOutput(consumer, LayerWorkspaceMgr.noWorkspaces());
         return conf.getLossFn().computeGradient(labels.castTo(z.dataType()), z, conf.getActivationFn(),
                 consumer.getMaskArray());
     }
 
-    /** z = x W + b from the consumer's input and parameters (no dropout or weight noise: refused before). */
-    private static INDArray preOutput(org.deeplearning4j.nn.api.Layer consumer) {
+    /**
+     * The consumer's pre-activation from its input and parameters (no dropout or weight noise:
+     * refused before): x W + b for a dense layer; for a convolution, its own protected
+     * {@code preOutput}, which pads, strides and dilates as its forward pass does.
+     */
+    private static INDArray preOutput(org.deeplearning4j.nn.api.Layer consumer, LayerWorkspaceMgr mgr) {
+        if (consumer instanceof org.deeplearning4j.nn.layers.convolution.ConvolutionLayer) {
+            try {
+                Method m = org.deeplearning4j.nn.layers.convolution.ConvolutionLayer.class.getDeclaredMethod(
+                        "preOutput", boolean.class, boolean.class, LayerWorkspaceMgr.class);
+                m.setAccessible(true);
+                Object pair = m.invoke(consumer, true, false, mgr);
+                return ((org.nd4j.common.primitives.Pair<INDArray, INDArray>) pair).getFirst();
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("DL4J's ConvolutionLayer.preOutput could not be called", e);
+            }
+        }
         INDArray w = consumer.getParam("W");
         INDArray x = consumer.input().castTo(w.dataType());
         INDArray z = x.mmul(w);

@@ -133,7 +133,7 @@ public final class GradientStatistic {
         }
         Site.isConvolution(NetworkAdapter.of(net), layer);   // unknown or unsupported layers: the usual errors
         String why = asked.equals("probes") ? "asked for by -D" + ROUTE_PROPERTY
-                : DirectStatistic.unsupported(net, layer);
+                : DirectStatistic.unsupported(net, layer, batches);
         if (why == null) {
             return new Routed(DirectStatistic.computeSupported(net, layer, batches), "direct");
         }

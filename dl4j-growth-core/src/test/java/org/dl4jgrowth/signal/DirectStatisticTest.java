@@ -59,6 +59,25 @@ class DirectStatisticTest {
                     .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
             InputType.feedForward(4), new long[]{1, 4}, 3);
 
+    /**
+     * x(2, 9x9) -> c1(3, 3x3, stride 2, Same, tanh) -> avg-pool(2x2, stride 1) -> c2(4, 3x3, dilation 2,
+     * stride 2, Same, growth ReLU) -> global sum pool -> out(3, softmax): Same-mode padding, strides
+     * and dilation on both sides of the site.
+     */
+    static final TestNets.Arch CONV_SAME = new TestNets.Arch("Conv(Same, stride)->AvgPool->Conv(dilated)", () -> List.of(
+            new org.deeplearning4j.nn.conf.layers.ConvolutionLayer.Builder(3, 3).name("c1").nOut(3).stride(2, 2)
+                    .convolutionMode(org.deeplearning4j.nn.conf.ConvolutionMode.Same).activation(Activation.TANH).build(),
+            new org.deeplearning4j.nn.conf.layers.SubsamplingLayer.Builder(
+                    org.deeplearning4j.nn.conf.layers.PoolingType.AVG).kernelSize(2, 2).stride(1, 1).name("pool").build(),
+            new org.deeplearning4j.nn.conf.layers.ConvolutionLayer.Builder(3, 3).name("c2").nOut(4).stride(2, 2)
+                    .dilation(2, 2).convolutionMode(org.deeplearning4j.nn.conf.ConvolutionMode.Same)
+                    .activation(new ActivationGrowthReLU()).build(),
+            new org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer.Builder(
+                    org.deeplearning4j.nn.conf.layers.PoolingType.SUM).name("gp").build(),
+            new OutputLayer.Builder().name("out").nOut(3).activation(Activation.SOFTMAX)
+                    .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
+            InputType.convolutional(9, 9, 2), new long[]{1, 2, 9, 9}, 3);
+
     static Stream<Arguments> sites() {
         List<Arguments> out = new ArrayList<>();
         for (boolean graph : new boolean[]{false, true}) {
@@ -69,6 +88,15 @@ class DirectStatisticTest {
             out.add(Arguments.of(DEEP_MSE, "d2", graph));               // plain ReLU site
             out.add(Arguments.of(DEEP_MSE, "d3", graph));               // MSE output consumer
             out.add(Arguments.of(BN_ABOVE, "d1", graph));               // batch norm's own backward pass above
+            out.add(Arguments.of(TestNets.DENSE_BN_DENSE_NO_DROPOUT, "d1", graph)); // batch norm between
+            out.add(Arguments.of(TestNets.CONV_BN_CONV, "c1", graph));  // BN, activation, zero padding between
+            out.add(Arguments.of(TestNets.CONV_BN_CONV, "c2", graph));  // global average pool -> output
+            out.add(Arguments.of(TestNets.CONV_CONV, "c1", graph));     // strided consumer
+            out.add(Arguments.of(TestNets.CONV_CONV, "c2", graph));     // global max pool -> output
+            out.add(Arguments.of(TestNets.DIGITS_CNN, "c1", graph));    // BN, activation, max pool between
+            out.add(Arguments.of(TestNets.DIGITS_CNN, "c2", graph));    // BN, activation, global pool -> dense
+            out.add(Arguments.of(CONV_SAME, "c1", graph));              // Same mode, strides, dilation
+            out.add(Arguments.of(CONV_SAME, "c2", graph));              // global sum pool
         }
         return out.stream();
     }
@@ -95,10 +123,13 @@ class DirectStatisticTest {
                 m.putScalar(new long[]{1, 0}, 0.0);
                 m.putScalar(new long[]{3, 0}, 0.0);
                 d.setLabelsMaskArray(m);
-                // And a features mask on another example, which DL4J hands to every layer.
-                INDArray f = Nd4j.ones(DataType.DOUBLE, d.numExamples(), 1);
-                f.putScalar(new long[]{2, 0}, 0.0);
-                d.setFeaturesMaskArray(f);
+                // And, on flat inputs, a features mask on another example, which DL4J hands to every
+                // layer (features masks on images take the probes: sitesTheDirectRouteDoesNotTake...).
+                if (arch.inputShape.length == 2) {
+                    INDArray f = Nd4j.ones(DataType.DOUBLE, d.numExamples(), 1);
+                    f.putScalar(new long[]{2, 0}, 0.0);
+                    d.setFeaturesMaskArray(f);
+                }
             }
             out.add(NetworkAdapter.toMulti(d));
         }
@@ -161,25 +192,43 @@ class DirectStatisticTest {
     @ParameterizedTest(name = "graph={0}")
     @ValueSource(booleans = {false, true})
     void sitesTheDirectRouteDoesNotTakeSayWhyAndTakeTheProbes(boolean graph) {
-        Model bn = trained(TestNets.DENSE_BN_DENSE_NO_DROPOUT, graph);
-        String why = DirectStatistic.unsupported(bn, "d1");
-        assertNotNull(why);
-        assertTrue(why.contains("BatchNormalization"), why);
-        List<MultiDataSet> data = batches(TestNets.DENSE_BN_DENSE_NO_DROPOUT, false);
-        GradientStatistic.Routed routed = GradientStatistic.computeWithRoute(bn, "d1", data);
-        assertEquals("probes (" + why + ")", routed.route());
-        assertEquals(GradientStatistic.probes(bn, "d1", data), routed.sum());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> DirectStatistic.compute(bn, "d1", data));
-        assertTrue(e.getMessage().contains("'d1'") && e.getMessage().contains(why), e.getMessage());
-
+        // Dropout below the site changes its input: refused, and the probes run.
         Model dropout = trained(TestNets.DENSE_BN_DENSE, graph);
-        // d2 feeds the output layer directly, but the dropout below it changes its input: refused.
-        assertTrue(DirectStatistic.unsupported(dropout, "d2").contains("'drop' is a DropoutLayer"),
-                DirectStatistic.unsupported(dropout, "d2"));
-        Model conv = TestNets.build(TestNets.CONV_CONV, TestNets.base(3, new Adam(0.01), DataType.DOUBLE), graph);
-        assertTrue(DirectStatistic.unsupported(conv, "c1").contains("ConvolutionLayer"),
-                DirectStatistic.unsupported(conv, "c1"));
+        String why = DirectStatistic.unsupported(dropout, "d2");
+        assertNotNull(why);
+        assertTrue(why.contains("'drop' is a DropoutLayer"), why);
+        List<MultiDataSet> data = batches(TestNets.DENSE_BN_DENSE, false);
+        Nd4j.getRandom().setSeed(5);
+        GradientStatistic.Routed routed = GradientStatistic.computeWithRoute(dropout, "d2", data);
+        assertEquals("probes (" + why + ")", routed.route());
+        Nd4j.getRandom().setSeed(5);
+        assertEquals(GradientStatistic.probes(dropout, "d2", data), routed.sum());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DirectStatistic.compute(dropout, "d2", data));
+        assertTrue(e.getMessage().contains("'d2'") && e.getMessage().contains(why), e.getMessage());
+
+        // A convolution site with a features mask on its images: the probes.
+        Model conv = trained(TestNets.CONV_CONV, graph);
+        DataSet images = TestNets.CONV_CONV.data(6, 4, DataType.DOUBLE);
+        images.setFeaturesMaskArray(Nd4j.ones(DataType.DOUBLE, 6, 1, 7, 7));
+        List<MultiDataSet> masked = List.of(NetworkAdapter.toMulti(images));
+        assertNull(DirectStatistic.unsupported(conv, "c1"));
+        assertTrue(GradientStatistic.computeWithRoute(conv, "c1", masked).route().contains("features masks"));
+
+        // A convolution reaching a dense layer through a flatten, and a batch norm starting new
+        // channels at a non-zero beta, are refused by name.
+        Model flat = trained(TestNets.CONV_POOL_DENSE, graph);
+        assertTrue(DirectStatistic.unsupported(flat, "c1").contains("through a CnnToFeedForwardPreProcessor"),
+                DirectStatistic.unsupported(flat, "c1"));
+        TestNets.Arch shifted = new TestNets.Arch("Dense->BN(beta 0.5)->Dense", () -> List.of(
+                new DenseLayer.Builder().name("d1").nOut(6).activation(Activation.TANH).build(),
+                new org.deeplearning4j.nn.conf.layers.BatchNormalization.Builder().beta(0.5).name("bn1").build(),
+                new OutputLayer.Builder().name("out").nOut(3).activation(Activation.SOFTMAX)
+                        .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
+                InputType.feedForward(4), new long[]{1, 4}, 3);
+        Model beta = TestNets.build(shifted, TestNets.base(3, new Adam(0.01), DataType.DOUBLE), graph);
+        assertTrue(DirectStatistic.unsupported(beta, "d1").contains("'bn1' starts new channels at beta 0.5"),
+                DirectStatistic.unsupported(beta, "d1"));
     }
 
     @Test
@@ -192,10 +241,10 @@ class DirectStatisticTest {
             assertTrue(GradientStatistic.computeWithRoute(net, "d1", data).route().startsWith("probes (asked for"));
             System.setProperty(GradientStatistic.ROUTE_PROPERTY, "direct");
             assertEquals("direct", GradientStatistic.computeWithRoute(net, "d1", data).route());
-            Model bn = trained(TestNets.DENSE_BN_DENSE_NO_DROPOUT, false);
+            Model dropout = trained(TestNets.DENSE_BN_DENSE, false);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GradientStatistic
-                    .computeWithRoute(bn, "d1", batches(TestNets.DENSE_BN_DENSE_NO_DROPOUT, false)));
-            assertTrue(e.getMessage().contains("=direct") && e.getMessage().contains("'d1'"), e.getMessage());
+                    .computeWithRoute(dropout, "d2", batches(TestNets.DENSE_BN_DENSE, false)));
+            assertTrue(e.getMessage().contains("=direct") && e.getMessage().contains("'d2'"), e.getMessage());
             System.setProperty(GradientStatistic.ROUTE_PROPERTY, "fast");
             e = assertThrows(IllegalArgumentException.class, () -> GradientStatistic.computeWithRoute(net, "d1", data));
             assertTrue(e.getMessage().contains("fast") && e.getMessage().contains("auto, direct and probes"),
