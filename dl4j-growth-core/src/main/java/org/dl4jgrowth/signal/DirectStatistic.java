@@ -19,6 +19,8 @@ import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.deeplearning4j.util.ConvolutionUtils;
 import org.dl4jgrowth.network.NetworkAdapter;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -74,6 +76,15 @@ import java.util.List;
  * as {@code fit()} applies them (a convolution site with a features mask takes the probes).
  */
 public final class DirectStatistic {
+    /**
+     * Layers whose backward pass reads only their input, masks and parameters (DL4J caches nothing
+     * for it in a forward pass's workspaces unless a cache workspace is open, which the forward pass
+     * used here does not open): the backward walk need not run their forward pass again.
+     */
+    private static final java.util.Set<Class<?>> REUSES_NOTHING_CACHED = java.util.Set.of(DenseLayer.class,
+            OutputLayer.class, ConvolutionLayer.class, SubsamplingLayer.class, GlobalPoolingLayer.class,
+            ActivationLayer.class, ZeroPaddingLayer.class, org.deeplearning4j.nn.conf.layers.LossLayer.class);
+
     /** Elements of D per block of the fan-out basis: about 64 MB in DOUBLE. */
     private static final long BLOCK_ELEMENTS = 8L << 20;
 
@@ -188,6 +199,10 @@ public final class DirectStatistic {
             return nchw(bn.getCnn2DFormat()) ? null : name + " is NHWC";
         }
         if (l.getClass() == ActivationLayer.class) {
+            org.nd4j.linalg.activations.IActivation act = ((ActivationLayer) l).getActivationFn();
+            if (act instanceof org.nd4j.linalg.activations.impl.ActivationSoftmax) {
+                return name + " is a softmax (the direct route takes elementwise activations)";
+            }
             INDArray zero = Nd4j.zeros(Nd4j.defaultFloatingPointType(), 1, 1);
             double f0 = ((ActivationLayer) l).getActivationFn().getActivation(zero, true).getDouble(0);
             return f0 == 0.0 ? null : name + " has f(0) = " + f0 + " (the direct route needs 0)";
@@ -260,9 +275,12 @@ public final class DirectStatistic {
             // them. Its gradient view is left uninitialised and never read: only the layers above
             // the consumer write their share of it, so the rest of its pages are never touched.
             INDArray params = net.params();
-            // Without workspaces: the backward walk runs after the forward pass has returned, when
-            // DL4J would have closed the workspaces holding what the layers cached for it.
-            NetworkAdapter copy = original.scratch(original.cloneConfigurationWithoutWorkspaces(), params,
+            // With the network's own workspace modes: its forward pass keeps every layer's input and
+            // output outside workspaces (clearInputs false) and its working memory in the thread's
+            // workspaces, which a fresh allocation per array would cost several times over on the CPU.
+            // What a layer caches there for its backward pass is gone when the pass returns:
+            // epsilonAbove recomputes it first.
+            NetworkAdapter copy = original.scratch(original.cloneConfiguration(), params,
                     Nd4j.createUninitialized(params.dataType(), 1, params.length()));
             List<NetworkAdapter.Link> chain = copy.chainToLoss(layer);
             int c = consumerIndex(chain);
@@ -286,7 +304,9 @@ public final class DirectStatistic {
 
     /**
      * One minibatch's G: for each block of consumer output units, D for their fan-out basis elements,
-     * walked down to the site's output, then one GEMM with the site's input (or its im2col).
+     * walked down to the site's output, then a GEMM with the site's input (or, per example, its
+     * im2col). The block's arrays are reused from block to block: on the CPU a fresh off-heap array
+     * costs far more than writing into one already touched.
      */
     private static INDArray term(org.deeplearning4j.nn.api.Layer site, List<NetworkAdapter.Link> between,
                                  org.deeplearning4j.nn.api.Layer consumer, INDArray delta, LayerWorkspaceMgr mgr) {
@@ -294,23 +314,31 @@ public final class DirectStatistic {
         boolean convSite = site.conf().getLayer() instanceof ConvolutionLayer;
         boolean convConsumer = consumer.conf().getLayer() instanceof ConvolutionLayer;
         long[] consumerIn = consumer.input().shape();
-        long perUnit = 1;   // basis elements per consumer output unit: its kernel's positions
-        long positions = 1; // positions of one basis element's D
-        if (convConsumer) {
-            int[] k = ((ConvolutionLayer) consumer.conf().getLayer()).getKernelSize();
-            perUnit = (long) k[0] * k[1];
-            positions = consumerIn[2] * consumerIn[3];
-        }
+        int[] kernel = convConsumer ? ((ConvolutionLayer) consumer.conf().getLayer()).getKernelSize() : null;
+        // Basis elements per consumer output unit (its kernel's positions), and positions of each one's D.
+        long perUnit = convConsumer ? (long) kernel[0] * kernel[1] : 1;
+        long positions = convConsumer ? consumerIn[2] * consumerIn[3] : 1;
         long units = delta.size(1);
         long n = delta.size(0);
-        long block = Math.max(1, Math.min(units, BLOCK_ELEMENTS / Math.max(1, n * perUnit * positions)));
-        // The site's input as rows of the GEMM: [nIn, n] for a dense site, [nIn·kH·kW, n·oH·oW] for a convolution.
-        INDArray rows = null;
-        INDArray g = null;
+        long perBlockUnit = Math.max(1, n * perUnit * positions);
+        long blocks = Math.max(1, (units * perBlockUnit + BLOCK_ELEMENTS - 1) / BLOCK_ELEMENTS);
+        long block = (units + blocks - 1) / blocks;
+        INDArray windows = convSite ? windows(site, h, outputSize(site, h)) : null;
+        long rows = convSite ? windows.size(1) * windows.size(2) * windows.size(3) : h.size(1);
+        INDArray g = Nd4j.create(delta.dataType(), rows, units * perUnit);
+        INDArray buffer = null;
         for (long j0 = 0; j0 < units; j0 += block) {
             long j1 = Math.min(units, j0 + block);
-            INDArray e = convConsumer ? transposedWindows(consumer, delta, j0, j1)
-                    : delta.get(NDArrayIndex.all(), NDArrayIndex.interval(j0, j1)).dup('c');
+            if (buffer == null || j1 - j0 != block) {
+                buffer = convConsumer ? Nd4j.create(delta.dataType(), n, j1 - j0, kernel[0], kernel[1], consumerIn[2],
+                        consumerIn[3]) : Nd4j.create(delta.dataType(), n, j1 - j0);
+            }
+            INDArray e;
+            if (convConsumer) {
+                e = transposedWindows(consumer, delta, j0, j1, buffer);
+            } else {
+                e = buffer.assign(delta.get(NDArrayIndex.all(), NDArrayIndex.interval(j0, j1)));
+            }
             for (int i = between.size() - 1; i >= 0; i--) {
                 e = backAtZero(between.get(i).layer, e, mgr);
             }
@@ -320,30 +348,33 @@ public final class DirectStatistic {
             if (siteMask != null && e.rank() == 2) {
                 e = e.muliColumnVector(siteMask.castTo(e.dataType()));
             }
-            INDArray cols;
-            if (convSite) {
-                if (rows == null) {
-                    INDArray windows = windows(site, h, e.size(2), e.size(3));
-                    rows = windows.permute(1, 2, 3, 0, 4, 5).dup('c').reshape('c', windows.size(1) * windows.size(2)
-                            * windows.size(3), n * e.size(2) * e.size(3));
-                }
-                cols = e.permute(0, 2, 3, 1).dup('c').reshape('c', n * e.size(2) * e.size(3), e.size(1));
-            } else {
-                if (rows == null) {
-                    rows = h.transpose();
-                }
-                cols = e;
+            INDArray out = g.get(NDArrayIndex.all(), NDArrayIndex.interval(j0 * perUnit, j1 * perUnit));
+            if (!convSite) {
+                out.assign(h.transpose().mmul(e));
+                continue;
             }
-            INDArray part = rows.mmul(cols);
-            if (g == null) {
-                if (j1 == units) {
-                    return part;
-                }
-                g = Nd4j.create(part.dataType(), part.size(0), units * perUnit);
+            // Σ over examples of (the example's im2col rows [nIn·kH·kW, oH·oW]) × (its E [k, oH·oW])ᵀ.
+            if (e.isView() || e.ordering() != 'c') {
+                e = e.dup('c');   // zero padding's backward pass hands out a view, which slice() mishandles
             }
-            g.get(NDArrayIndex.all(), NDArrayIndex.interval(j0 * perUnit, j1 * perUnit)).assign(part);
+            INDArray part = Nd4j.create(e.dataType(), new long[]{rows, e.size(1)}, 'f');
+            long r = e.size(2) * e.size(3);
+            for (long x = 0; x < n; x++) {
+                INDArray w = windows.slice(x).reshape('c', rows, r);
+                INDArray ex = e.slice(x).reshape('c', e.size(1), r);
+                Nd4j.gemm(w, ex, part, false, true, 1.0, 1.0);
+            }
+            out.assign(part);
         }
         return g;
+    }
+
+    /** The site's output rows and columns, as its forward pass made them. */
+    private static int[] outputSize(org.deeplearning4j.nn.api.Layer site, INDArray x) {
+        ConvolutionLayer conf = (ConvolutionLayer) site.conf().getLayer();
+        return ConvolutionUtils.getOutputSize(x, conf.getKernelSize(), conf.getStride(),
+                conf.getConvolutionMode() == ConvolutionMode.Same ? null : conf.getPadding(),
+                conf.getConvolutionMode(), conf.getDilation(), CNN2DFormat.NCHW);
     }
 
     /**
@@ -352,14 +383,14 @@ public final class DirectStatistic {
      * δ of channel j at every input position that kernel offset (u, v) reads for some output position.
      */
     private static INDArray transposedWindows(org.deeplearning4j.nn.api.Layer consumer, INDArray delta, long j0,
-                                              long j1) {
+                                              long j1, INDArray d) {
         ConvolutionLayer conf = (ConvolutionLayer) consumer.conf().getLayer();
         long[] in = consumer.input().shape();
         Geometry geo = Geometry.of(conf, new int[]{(int) in[2], (int) in[3]},
                 new int[]{(int) delta.size(2), (int) delta.size(3)});
         long n = delta.size(0);
         long units = j1 - j0;
-        INDArray d = Nd4j.create(delta.dataType(), n, units, geo.kernel[0], geo.kernel[1], in[2], in[3]);
+        d.assign(0);   // [n, units, kH, kW, H, W]: positions no output reads stay 0
         for (int u = 0; u < geo.kernel[0]; u++) {
             for (int v = 0; v < geo.kernel[1]; v++) {
                 INDArrayIndex[] at = geo.reads(u, v);
@@ -374,10 +405,10 @@ public final class DirectStatistic {
     }
 
     /** The site's im2col: [n, nIn, kH, kW, oH, oW], zero where a window reads padding. */
-    private static INDArray windows(org.deeplearning4j.nn.api.Layer site, INDArray x, long outH, long outW) {
+    private static INDArray windows(org.deeplearning4j.nn.api.Layer site, INDArray x, int[] out) {
         Geometry geo = Geometry.of((ConvolutionLayer) site.conf().getLayer(),
-                new int[]{(int) x.size(2), (int) x.size(3)}, new int[]{(int) outH, (int) outW});
-        INDArray w = Nd4j.create(x.dataType(), x.size(0), x.size(1), geo.kernel[0], geo.kernel[1], outH, outW);
+                new int[]{(int) x.size(2), (int) x.size(3)}, out);
+        INDArray w = Nd4j.create(x.dataType(), x.size(0), x.size(1), geo.kernel[0], geo.kernel[1], out[0], out[1]);
         for (int p = 0; p < geo.kernel[0]; p++) {
             for (int q = 0; q < geo.kernel[1]; q++) {
                 INDArrayIndex[] at = geo.reads(p, q);
@@ -458,13 +489,13 @@ public final class DirectStatistic {
             // dL/dx = γ/√(0 + ε) · (g − mean of g over the examples and positions). New channels
             // start at the configured γ (NetworkRewrite's fresh batch-norm values).
             BatchNormalization bn = (BatchNormalization) conf;
-            int[] over = e.rank() == 2 ? new int[]{0} : new int[]{0, 2, 3};
-            INDArray mean = e.mean(over);
-            INDArray out = Broadcast.sub(e, mean, e.ulike(), 1);
-            return out.muli(bn.getGamma() / Math.sqrt(bn.getEps()));
+            INDArray mean = e.rank() == 2 ? e.mean(0) : e.mean(0, 2, 3);
+            return Broadcast.sub(e, mean, e, 1).muli(bn.getGamma() / Math.sqrt(bn.getEps()));
         }
         if (conf instanceof ActivationLayer) {
-            return ((ActivationLayer) conf).getActivationFn().backprop(e.ulike().assign(0), e.dup()).getFirst();
+            // Elementwise (refused otherwise) at 0: the derivative there times the gradient.
+            double slope = slopeAtZero(((ActivationLayer) conf).getActivationFn());
+            return slope == 1.0 ? e : e.muli(slope);
         }
         // Pooling, global pooling and padding: DL4J's own backward pass over a zero input with the
         // block's channels (none has parameters, so the channel count is free); ties in a max pool
@@ -475,12 +506,21 @@ public final class DirectStatistic {
         return layer.backpropGradient(e, mgr).getSecond();
     }
 
+    /** f'(0) of an elementwise activation, from its own backward pass. */
+    private static double slopeAtZero(org.nd4j.linalg.activations.IActivation act) {
+        INDArray zero = Nd4j.zeros(Nd4j.defaultFloatingPointType(), 1, 1);
+        return act.backprop(zero, Nd4j.ones(Nd4j.defaultFloatingPointType(), 1, 1)).getFirst().getDouble(0);
+    }
+
     /**
      * The loss gradient with respect to the output of the layer below {@code above}, from DL4J's own
      * backward pass: the output layer's, then each layer's and preprocessor's, walking down.
      */
     private static INDArray epsilonAbove(List<NetworkAdapter.Link> above, MultiDataSet ds, LayerWorkspaceMgr mgr) {
         NetworkAdapter.Link last = above.get(above.size() - 1);
+        if (!REUSES_NOTHING_CACHED.contains(last.layer.conf().getLayer().getClass())) {
+            last.layer.activate(last.layer.input(), true, mgr);
+        }
         ((IOutputLayer) last.layer).setLabels(ds.getLabels(last.labelsIndex));
         INDArray eps = last.layer.backpropGradient(null, mgr).getSecond();
         for (int i = above.size() - 1; i >= 0; i--) {
@@ -489,7 +529,13 @@ public final class DirectStatistic {
                 eps = link.preProcessor.backprop(eps, (int) eps.size(0), mgr);
             }
             if (i > 0) {
-                eps = above.get(i - 1).layer.backpropGradient(eps, mgr).getSecond();
+                org.deeplearning4j.nn.api.Layer below = above.get(i - 1).layer;
+                if (!REUSES_NOTHING_CACHED.contains(below.conf().getLayer().getClass())) {
+                    // Batch norm's cached centred input (and whatever an unknown layer may cache) lay
+                    // in working memory the forward pass has closed: one more forward pass of it.
+                    below.activate(below.input(), true, mgr);
+                }
+                eps = below.backpropGradient(eps, mgr).getSecond();
             }
         }
         return eps;
@@ -498,9 +544,12 @@ public final class DirectStatistic {
     /** The pre-activation gradient of a hidden consumer, as its own {@code backpropGradient} computes it. */
     private static INDArray consumerDelta(org.deeplearning4j.nn.api.Layer consumer, INDArray epsilon,
                                           LayerWorkspaceMgr mgr) {
+        IActivation act = ((BaseLayer) consumer.conf().getLayer()).getActivationFn();
+        if (act instanceof ActivationIdentity && consumer.getMaskArray() == null) {
+            return epsilon;   // δ = ε: no need to recompute the pre-activation
+        }
         INDArray z = preOutput(consumer, mgr);
-        INDArray delta = ((BaseLayer) consumer.conf().getLayer()).getActivationFn()
-                .backprop(z, epsilon.castTo(z.dataType()).dup()).getFirst();
+        INDArray delta = act.backprop(z, epsilon.castTo(z.dataType()).dup()).getFirst();
         INDArray mask = consumer.getMaskArray();
         return mask == null || delta.rank() != 2 ? delta : delta.muliColumnVector(mask.castTo(delta.dataType()));
     }

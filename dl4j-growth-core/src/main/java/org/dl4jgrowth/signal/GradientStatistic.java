@@ -33,8 +33,9 @@ import java.util.List;
  * G w, so the fan-out maximising its norm comes from G's top right singular vectors.
  *
  * <p>Two routes ({@link #computeWithRoute} picks per site): the direct one,
- * {@link DirectStatistic}, from one ordinary forward and backward pass where it supports the site,
- * and the probe route described here for every other site and as its oracle.
+ * {@link DirectStatistic}, from one ordinary forward and backward pass where it supports the site
+ * (dense and convolution sites with the usual layers between; no dropout), and the probe route
+ * described here for every other site and as its oracle.
  *
  * <p>How the probe route works: DL4J does not hand out per-example pre-activation gradients, so the
  * statistic is read off probe units. On a private copy of the network, layer l is widened by n<sub>l+1</sub> probes with

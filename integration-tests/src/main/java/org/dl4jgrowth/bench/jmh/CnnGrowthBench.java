@@ -31,9 +31,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * One whole GradMax growth event on a small CNN: conv(1->16, 3x3) -> BN -> act -> conv(16->32, 3x3)
  * -> BN -> act -> max-pool -> dense(64) -> output(10), 28x28 single-channel inputs, FLOAT, Adam.
- * The event grows c1 by 4 channels: the statistic from 32*3*3 = 288 probe channels on a copy (one
- * forward/backward pass over 64 examples), the top-4 SVD of the 144x288 map, and the in-place
- * rewrite of c1, bn1 and c2's input channels with Adam state. See {@link GrowthEventBench}.
+ * The event grows c1 by 4 channels: the statistic over 64 examples (by default the direct route,
+ * one unwidened forward and backward pass; with {@code -Ddl4jgrowth.statistic.route=probes}, 32*3*3
+ * = 288 probe channels on a widened copy), the top-4 SVD of the 9x288 map, and the in-place rewrite
+ * of c1, bn1 and c2's input channels with Adam state. See {@link GrowthEventBench}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
