@@ -49,8 +49,8 @@ import java.util.function.Consumer;
  * controller falls back to the minibatch the network holds.
  *
  * <p>Before it first changes anything the controller checks the policy against the network
- * (see {@code validate}): static misconfiguration fails there, not an epoch into training. At
- * growth time, unusable growth data or a growth that would not fit in memory is skipped and recorded
+ * (see {@link #validate}, which a driver may call before training): static misconfiguration fails
+ * there, not an epoch into training. At growth time, unusable growth data or a growth that would not fit in memory is skipped and recorded
  * ({@link GrowthHistory#skips()}) or thrown, as {@link #onBadGrowth} says; after a growth has been
  * swapped in, nothing is thrown (a failing history write or callback is logged at WARN).
  *
@@ -396,6 +396,22 @@ public final class GrowthController {
     }
 
     /**
+     * Ties this controller to {@code net} and checks now what its first callback would check
+     * otherwise: the policy against the network (layers named, growths possible, initialiser
+     * accepted) and the growth data against its inputs and outputs, with one forward and backward
+     * pass on a private copy. A driver or launcher calls it before a long {@code fit()} to fail fast,
+     * and so that the first growth event does not pay for the check. Once per network; later calls
+     * only confirm it is the same network.
+     *
+     * @throws IllegalArgumentException naming what to change, the network untouched
+     * @throws IllegalStateException if this controller already grows another network
+     */
+    public synchronized GrowthController validate(Model net) {
+        bind(net);
+        return this;
+    }
+
+    /**
      * Grows now, whatever the trigger says (still within the caps). Not while {@code fit()} runs on
      * another thread: DL4J's networks are not thread-safe (their {@code fit(DataSet)} is not even
      * synchronised), so such a call is refused naming the training thread. From the training thread
@@ -565,12 +581,12 @@ public final class GrowthController {
 
     /**
      * Ties the controller to its network, checking once, before training changes anything, all
-     * that can be checked without training ({@link #validate}).
+     * that can be checked without training ({@link #checkBeforeTraining}).
      */
     private void bind(Model net) {
         Preconditions.checkNotNull(net, "network");
         if (network == null) {
-            validate(net);
+            checkBeforeTraining(net);
             network = net;
             adapter = NetworkAdapter.of(net);
         } else if (network != net) {
@@ -590,7 +606,7 @@ public final class GrowthController {
      * something at all; growth data given with {@link #growthData} fits the network. Each failure
      * is an {@code IllegalArgumentException} that says what to change; the network is not touched.
      */
-    private void validate(Model net) {
+    private void checkBeforeTraining(Model net) {
         NetworkAdapter a = NetworkAdapter.of(net);
         if (!a.initialised()) {
             throw new IllegalArgumentException("This " + a.typeName() + " is not initialised: call init() before "

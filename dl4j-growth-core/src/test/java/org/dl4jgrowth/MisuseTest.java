@@ -227,6 +227,13 @@ class MisuseTest {
                         .growthData(iterator(new DataSet(Nd4j.rand(DataType.DOUBLE, 8, 5),
                                 data(8, 1).getLabels())), 1).build()),
                 IllegalArgumentException.class, "does not fit", "[8, 5]"));
+        c.add(of("growth data that does not fit, found by validate(net) before fit()", n -> () -> policy()
+                        .initializer(UnitInitializer.gradMax()).build().newController()
+                        .growthData(iterator(new DataSet(Nd4j.rand(DataType.DOUBLE, 8, 5), data(8, 1).getLabels())), 1)
+                        .validate(n),
+                IllegalArgumentException.class, "does not fit", "[8, 5]"));
+        c.add(of("validate(net) of a second network", n -> () -> policy().build().newController()
+                .validate(tanhNet(false)).validate(n), IllegalStateException.class, "already grows another network"));
         c.add(of("empty growth data", n -> fitWith(n, GrowthListener.builder().policy(policy().build())
                 .growthData(new org.deeplearning4j.datasets.iterator.ExistingDataSetIterator(List.<DataSet>of()), 1)
                 .build()), IllegalArgumentException.class, "empty"));

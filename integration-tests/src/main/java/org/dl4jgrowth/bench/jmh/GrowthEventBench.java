@@ -25,8 +25,10 @@ import java.util.Optional;
  * One whole GradMax growth event through {@link GrowthController#growNow}: statistic, SVD, rewrite.
  * Subclasses give the network (already trained one Adam step, so the rewrite carries optimizer
  * state), the growth data and the layer. Each invocation grows a fresh clone, made with a fresh
- * controller in the per-invocation set-up, which JMH does not time. {@code svdEngine} selects the
- * engine through {@link SvdEngines#ENGINE_PROPERTY}. {@code trainingIteration} times one
+ * controller in the per-invocation set-up, which JMH does not time; the set-up also validates the
+ * controller against the network (before this, each event's time included that check's forward
+ * and backward pass, which a training run pays once, at the listener's first callback).
+ * {@code svdEngine} selects the engine through {@link SvdEngines#ENGINE_PROPERTY}. {@code trainingIteration} times one
  * {@code fit} of the same network on the same minibatch, for the ratio. The statistic's route
  * (direct or probes) is whatever the default picks; {@code -jvmArgsAppend
  * -Ddl4jgrowth.statistic.route=probes} times the probe route.
@@ -81,7 +83,11 @@ public abstract class GrowthEventBench {
     @Setup(Level.Invocation)
     public void setUpInvocation() {
         net = trained.clone();
-        controller = policy.newController().growthData(Digits.iterator(growthBatch, growthBatch.numExamples()), 1);
+        // Validated here, untimed, as a listener's controller is at its first callback before any
+        // growth (and a driver's by validate()): the check's forward and backward pass on a private
+        // copy is not part of an event.
+        controller = policy.newController().growthData(Digits.iterator(growthBatch, growthBatch.numExamples()), 1)
+                .validate(net);
     }
 
     @Benchmark
