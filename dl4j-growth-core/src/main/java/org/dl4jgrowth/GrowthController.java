@@ -794,7 +794,16 @@ public final class GrowthController {
                     p.iteration(), proposal.unitMaps().keySet(), geometry.paramsAfter(), policy.maxParams());
             return Optional.empty();
         }
-        // The initialisers' signals, for the planned sites only (the triggers' are cached and reused).
+        // The initialisers' signals, for the planned sites only (the triggers' are cached and reused),
+        // computed together first: the direct route takes them from one pass.
+        List<String> statisticSites = new ArrayList<>();
+        for (RewriteGeometry.Site site : geometry.sites()) {
+            if (site.unitMap().freshCount() > 0
+                    && inits.get(site.layer()).signals().contains(SignalKind.GRADIENT_STATISTIC)) {
+                statisticSites.add(site.layer());
+            }
+        }
+        signals.prepareStatistics(statisticSites);
         for (RewriteGeometry.Site site : geometry.sites()) {
             if (site.unitMap().freshCount() > 0
                     && inits.get(site.layer()).signals().contains(SignalKind.GRADIENT_STATISTIC)) {

@@ -30,7 +30,10 @@ import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * GradMax's gradient statistic G (see {@link GradientStatistic}) computed directly, from one
@@ -267,38 +270,107 @@ public final class DirectStatistic {
 
     /** {@link #compute} for a site {@link #unsupported} has accepted already. */
     static INDArray computeSupported(Model net, String layer, List<? extends MultiDataSet> batches) {
+        return computeSupported(net, List.of(layer), batches).get(layer);
+    }
+
+    /**
+     * {@link #compute} for several sites {@link #unsupported} has accepted, from one forward pass
+     * and one backward walk per minibatch: the walk goes from the loss down to the lowest site's
+     * consumer and hands each site the gradient at its own consumer on the way. Sites whose
+     * consumers are not on the lowest site's way to the loss (a graph with several outputs) are
+     * taken in a pass of their own.
+     */
+    static Map<String, INDArray> computeSupported(Model net, List<String> layers,
+                                                 List<? extends MultiDataSet> batches) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             NetworkAdapter original = NetworkAdapter.of(net);
-            GradientStatistic.requireGrowableActivation(original.layerConfiguration(layer), layer);
+            for (String layer : layers) {
+                GradientStatistic.requireGrowableActivation(original.layerConfiguration(layer), layer);
+            }
             // A network of its own (the passes set inputs, masks and gradients on it) over the user's
             // parameters, shared: a training-mode pass without dropout or weight noise only reads
             // them. Its gradient view is left uninitialised and never read: only the layers above
-            // the consumer write their share of it, so the rest of its pages are never touched.
+            // the lowest consumer write their share of it, so the rest of its pages are never touched.
             INDArray params = net.params();
             // With the network's own workspace modes: its forward pass keeps every layer's input and
             // output outside workspaces (clearInputs false) and its working memory in the thread's
             // workspaces, which a fresh allocation per array would cost several times over on the CPU.
-            // What a layer caches there for its backward pass is gone when the pass returns:
-            // epsilonAbove recomputes it first.
+            // What a layer caches there for its backward pass is gone when the pass returns: the walk
+            // recomputes it first.
             NetworkAdapter copy = original.scratch(original.cloneConfiguration(), params,
                     Nd4j.createUninitialized(params.dataType(), 1, params.length()));
-            List<NetworkAdapter.Link> chain = copy.chainToLoss(layer);
-            int c = consumerIndex(chain);
-            org.deeplearning4j.nn.api.Layer site = copy.runtimeLayer(layer);
-            List<NetworkAdapter.Link> between = chain.subList(0, c);
-            NetworkAdapter.Link consumer = chain.get(c);
-            List<NetworkAdapter.Link> above = chain.subList(c + 1, chain.size());
+            List<Site> sites = new ArrayList<>();
+            for (String layer : layers) {
+                sites.add(new Site(layer, copy));
+            }
+            Site lowest = sites.get(0);
+            for (Site s : sites) {
+                lowest = s.chain.size() > lowest.chain.size() ? s : lowest;
+            }
+            List<NetworkAdapter.Link> walk = lowest.chain;
+            List<Site> here = new ArrayList<>();
+            List<String> elsewhere = new ArrayList<>();
+            int deepest = walk.size() - 1;
+            for (Site s : sites) {
+                s.position = -1;
+                for (int i = 0; i < walk.size(); i++) {
+                    if (walk.get(i).layer == s.consumer().layer) {
+                        s.position = i;
+                    }
+                }
+                if (s.position < 0) {
+                    elsewhere.add(s.layer);
+                } else {
+                    here.add(s);
+                    deepest = Math.min(deepest, s.position);
+                }
+            }
+            java.util.BitSet consumers = new java.util.BitSet();
+            for (Site s : here) {
+                consumers.set(s.position);
+            }
             LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
-            INDArray g = null;
             for (MultiDataSet ds : batches) {
                 copy.forwardKeepingInputs(ds);
-                INDArray delta = above.isEmpty()
-                        ? outputDelta(consumer.layer, ds.getLabels(consumer.labelsIndex))
-                        : consumerDelta(consumer.layer, epsilonAbove(above, ds, mgr), mgr);
-                INDArray m = term(site, between, consumer.layer, delta, mgr);
-                g = g == null ? m : g.addi(m);
+                INDArray[] eps = walkDown(walk, deepest, consumers, ds, mgr);
+                for (Site s : here) {
+                    NetworkAdapter.Link consumer = walk.get(s.position);
+                    INDArray delta = s.position == walk.size() - 1
+                            ? outputDelta(consumer.layer, ds.getLabels(consumer.labelsIndex))
+                            : consumerDelta(consumer.layer, eps[s.position], mgr);
+                    INDArray m = term(s.site, s.chain.subList(0, s.consumerIndex), consumer.layer, delta, mgr);
+                    out.merge(s.layer, m, INDArray::addi);
+                }
             }
-            return g;
+            if (!elsewhere.isEmpty()) {
+                out.putAll(computeSupported(net, elsewhere, batches));
+            }
+        }
+        Map<String, INDArray> ordered = new LinkedHashMap<>();
+        for (String layer : layers) {
+            ordered.put(layer, out.get(layer));
+        }
+        return ordered;
+    }
+
+    /** A site on the scratch network: its layer, its way to the loss and where its consumer is on it. */
+    private static final class Site {
+        final String layer;
+        final org.deeplearning4j.nn.api.Layer site;
+        final List<NetworkAdapter.Link> chain;
+        final int consumerIndex;
+        int position;
+
+        Site(String layer, NetworkAdapter copy) {
+            this.layer = layer;
+            this.site = copy.runtimeLayer(layer);
+            this.chain = copy.chainToLoss(layer);
+            this.consumerIndex = consumerIndex(chain);
+        }
+
+        NetworkAdapter.Link consumer() {
+            return chain.get(consumerIndex);
         }
     }
 
@@ -513,32 +585,48 @@ public final class DirectStatistic {
     }
 
     /**
-     * The loss gradient with respect to the output of the layer below {@code above}, from DL4J's own
-     * backward pass: the output layer's, then each layer's and preprocessor's, walking down.
+     * The loss gradient with respect to the output of each layer of {@code chain} from the one before
+     * the output layer down to position {@code deepest}, from DL4J's own backward pass: the output
+     * layer's, then each layer's and preprocessor's, walking down. Element i is the gradient at the
+     * output of {@code chain.get(i)}; those at {@code consumers} are kept as they were when reached
+     * (a layer's backward pass may work in place on the gradient it is handed).
      */
-    private static INDArray epsilonAbove(List<NetworkAdapter.Link> above, MultiDataSet ds, LayerWorkspaceMgr mgr) {
-        NetworkAdapter.Link last = above.get(above.size() - 1);
-        if (!REUSES_NOTHING_CACHED.contains(last.layer.conf().getLayer().getClass())) {
-            last.layer.activate(last.layer.input(), true, mgr);
+    private static INDArray[] walkDown(List<NetworkAdapter.Link> chain, int deepest, java.util.BitSet consumers,
+                                       MultiDataSet ds, LayerWorkspaceMgr mgr) {
+        int n = chain.size();
+        INDArray[] out = new INDArray[n];
+        if (deepest >= n - 1) {
+            return out;
         }
+        NetworkAdapter.Link last = chain.get(n - 1);
+        refresh(last.layer, mgr);
         ((IOutputLayer) last.layer).setLabels(ds.getLabels(last.labelsIndex));
         INDArray eps = last.layer.backpropGradient(null, mgr).getSecond();
-        for (int i = above.size() - 1; i >= 0; i--) {
-            NetworkAdapter.Link link = above.get(i);
+        for (int i = n - 1; i > deepest; i--) {
+            NetworkAdapter.Link link = chain.get(i);
             if (link.preProcessor != null) {
                 eps = link.preProcessor.backprop(eps, (int) eps.size(0), mgr);
             }
-            if (i > 0) {
-                org.deeplearning4j.nn.api.Layer below = above.get(i - 1).layer;
-                if (!REUSES_NOTHING_CACHED.contains(below.conf().getLayer().getClass())) {
-                    // Batch norm's cached centred input (and whatever an unknown layer may cache) lay
-                    // in working memory the forward pass has closed: one more forward pass of it.
-                    below.activate(below.input(), true, mgr);
-                }
+            boolean further = i - 1 > deepest;
+            out[i - 1] = further && consumers.get(i - 1) ? eps.dup() : eps;
+            if (further) {
+                org.deeplearning4j.nn.api.Layer below = chain.get(i - 1).layer;
+                refresh(below, mgr);
                 eps = below.backpropGradient(eps, mgr).getSecond();
             }
         }
-        return eps;
+        return out;
+    }
+
+    /**
+     * Runs a layer's forward pass again before its backward pass unless that reads nothing but its
+     * input, masks and parameters: batch norm's cached centred input (and whatever an unknown layer
+     * caches) lay in working memory the forward pass has closed.
+     */
+    private static void refresh(org.deeplearning4j.nn.api.Layer layer, LayerWorkspaceMgr mgr) {
+        if (!REUSES_NOTHING_CACHED.contains(layer.conf().getLayer().getClass())) {
+            layer.activate(layer.input(), true, mgr);
+        }
     }
 
     /** The pre-activation gradient of a hidden consumer, as its own {@code backpropGradient} computes it. */

@@ -23,6 +23,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * GradMax's gradient statistic (Evci et al. 2022, "GradMax: Growing Neural Networks Using Gradient
@@ -125,24 +126,48 @@ public final class GradientStatistic {
      * direct route does not support.
      */
     public static Routed computeWithRoute(Model net, String layer, List<? extends MultiDataSet> batches) {
+        return computeAllWithRoute(net, List.of(layer), batches).get(layer);
+    }
+
+    /**
+     * {@link #computeWithRoute} for several layers, in their order: those the direct route takes
+     * share one forward pass and one backward walk per minibatch; each of the others takes the probe
+     * route on its own. An unknown or unsupported layer is refused before any pass runs.
+     */
+    public static Map<String, Routed> computeAllWithRoute(Model net, List<String> layers,
+                                                          List<? extends MultiDataSet> batches) {
         Preconditions.checkNotNull(net, "network");
+        Preconditions.checkArgument(layers != null && !layers.isEmpty(), "give at least one layer");
         requireBatches(batches);
         String asked = System.getProperty(ROUTE_PROPERTY, "auto").trim().toLowerCase(java.util.Locale.ROOT);
         if (!asked.equals("auto") && !asked.equals("direct") && !asked.equals("probes")) {
             throw new IllegalArgumentException("-D" + ROUTE_PROPERTY + "=" + asked + ": allowed are auto, direct "
                     + "and probes");
         }
-        Site.isConvolution(NetworkAdapter.of(net), layer);   // unknown or unsupported layers: the usual errors
-        String why = asked.equals("probes") ? "asked for by -D" + ROUTE_PROPERTY
-                : DirectStatistic.unsupported(net, layer, batches);
-        if (why == null) {
-            return new Routed(DirectStatistic.computeSupported(net, layer, batches), "direct");
+        List<String> direct = new ArrayList<>();
+        Map<String, String> why = new java.util.HashMap<>();
+        for (String layer : new java.util.LinkedHashSet<>(layers)) {
+            Site.isConvolution(NetworkAdapter.of(net), layer);   // unknown or unsupported layers: the usual errors
+            String reason = asked.equals("probes") ? "asked for by -D" + ROUTE_PROPERTY
+                    : DirectStatistic.unsupported(net, layer, batches);
+            if (reason == null) {
+                direct.add(layer);
+            } else if (asked.equals("direct")) {
+                throw new IllegalArgumentException("-D" + ROUTE_PROPERTY + "=direct, but the direct route cannot take "
+                        + "the statistic of layer '" + layer + "': " + reason);
+            } else {
+                why.put(layer, reason);
+            }
         }
-        if (asked.equals("direct")) {
-            throw new IllegalArgumentException("-D" + ROUTE_PROPERTY + "=direct, but the direct route cannot take the "
-                    + "statistic of layer '" + layer + "': " + why);
+        Map<String, INDArray> sums = direct.isEmpty() ? Map.of() : DirectStatistic.computeSupported(net, direct, batches);
+        Map<String, Routed> out = new java.util.LinkedHashMap<>();
+        for (String layer : layers) {
+            if (!out.containsKey(layer)) {
+                out.put(layer, sums.containsKey(layer) ? new Routed(sums.get(layer), "direct")
+                        : new Routed(probes(net, layer, batches), "probes (" + why.get(layer) + ")"));
+            }
         }
-        return new Routed(probes(net, layer, batches), "probes (" + why + ")");
+        return out;
     }
 
     /** G by the probe route, whatever the site: the direct route's oracle. */

@@ -21,6 +21,16 @@ public interface GrowthSignals {
     double topSingularValue(String layer);
 
     /**
+     * Computes the gradient statistics of {@code layers} ahead of asking for them, together where
+     * that is cheaper (the direct route takes every site it supports from one forward and backward
+     * pass): what a trigger or selector that will read several layers, or the controller before an
+     * event's initialisers, calls first. Layers the statistic does not support are left to fail, or
+     * give NaN, when asked. By default nothing: each is computed when asked.
+     */
+    default void prepareStatistics(List<String> layers) {
+    }
+
+    /**
      * The growth data of this moment, for planners that train or score something on it (Firefly's
      * candidates): the same minibatches the statistic uses, read once.
      */

@@ -180,6 +180,57 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
     }
 
     @Override
+    public void prepareStatistics(List<String> layers) {
+        if (provider != null) {
+            return;   // a driver's workers compute each layer's statistic: asked one by one
+        }
+        List<String> missing = new java.util.ArrayList<>();
+        for (String l : new java.util.LinkedHashSet<>(layers)) {
+            if (!statistics.containsKey(l) && GradientStatistic.supports(net, l)) {
+                missing.add(l);
+            }
+        }
+        if (missing.size() < 2) {
+            return;   // nothing to share
+        }
+        try {
+            prepareTogether(missing);
+        } catch (IllegalArgumentException oneCannot) {
+            // A layer the statistic refuses (its activation, say): each is asked on its own, and
+            // fails or gives NaN there exactly as it would have without this call.
+        }
+    }
+
+    private void prepareTogether(List<String> missing) {
+        timed(() -> {
+            List<? extends MultiDataSet> b = batches();
+            for (String l : missing) {
+                requireFinite(l, b);
+            }
+            Map<String, GradientStatistic.Routed> all = GradientStatistic.computeAllWithRoute(net, missing, b);
+            int direct = 0;
+            for (String l : missing) {
+                GradientStatistic.Routed routed = all.get(l);
+                if (!finite(routed.sum())) {
+                    throw new GrowthDataException(l, "The gradient statistic of layer '" + l + "' over " + b.size()
+                            + " minibatch(es) of " + dataSource.get() + " is not finite (NaN or infinity): the network's "
+                            + "activations or gradients overflow on this data; the network was not changed");
+                }
+                routes.put(l, routed.route());
+                statistics.put(l, routed.sum());
+                direct += routed.route().equals("direct") ? 1 : 0;
+            }
+            // The direct sites share one pass per minibatch; each probe-route site has its own.
+            long runs = (direct > 0 ? 1 : 0) + (missing.size() - direct);
+            passes += runs * b.size();
+            for (MultiDataSet ds : b) {
+                examples += runs * ds.getFeatures(0).size(0);
+            }
+            return null;
+        });
+    }
+
+    @Override
     public INDArray gradientStatistic(String layer) {
         INDArray g = statistics.get(layer);
         if (g == null && provider != null) {

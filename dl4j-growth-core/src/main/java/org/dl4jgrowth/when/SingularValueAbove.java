@@ -43,7 +43,9 @@ public final class SingularValueAbove implements GrowthTrigger {
 
     @Override
     public boolean shouldGrow(TrainingProgress p, GrowthSignals signals) {
-        for (String layer : layers.isEmpty() ? signals.growable() : layers) {
+        List<String> watched = layers.isEmpty() ? signals.growable() : layers;
+        signals.prepareStatistics(watched);   // one pass for all of them where it can
+        for (String layer : watched) {
             double v = signals.topSingularValue(layer);
             if (!Double.isNaN(v) && v > threshold) {
                 return true;

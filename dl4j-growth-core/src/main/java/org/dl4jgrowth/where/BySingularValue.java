@@ -38,7 +38,15 @@ public final class BySingularValue implements SiteSelector {
     @Override
     public List<String> select(List<String> growable, int growthsSoFar, GrowthSignals signals) {
         List<String> pool = new ArrayList<>();
-        for (String layer : candidates.isEmpty() ? growable : candidates) {
+        List<String> asked = candidates.isEmpty() ? growable : candidates;
+        List<String> ranked = new ArrayList<>();
+        for (String layer : asked) {
+            if (growable.contains(layer)) {
+                ranked.add(layer);
+            }
+        }
+        signals.prepareStatistics(ranked);   // one pass for all of them where it can
+        for (String layer : asked) {
             if (growable.contains(layer) && !Double.isNaN(signals.topSingularValue(layer))) {
                 pool.add(layer);
             }

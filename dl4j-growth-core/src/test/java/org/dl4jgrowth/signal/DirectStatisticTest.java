@@ -164,6 +164,37 @@ class DirectStatisticTest {
         }
     }
 
+    /**
+     * Several sites from one forward pass and one backward walk: each equals its own pass and the
+     * probe route, on both network types, with label masks; the network stays bit-identical.
+     */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void severalSitesShareOnePassAndEachEqualsItsOwn(boolean graph) {
+        Object[][] cases = {{TestNets.DIGITS_CNN, List.of("d", "c1", "c2")}, {DEEP_MSE, List.of("d1", "d2", "d3")}};
+        for (Object[] c : cases) {
+            TestNets.Arch arch = (TestNets.Arch) c[0];
+            @SuppressWarnings("unchecked")
+            List<String> layers = (List<String>) c[1];
+            Model net = trained(arch, graph);
+            List<MultiDataSet> data = batches(arch, true);
+            NetState before = NetState.of(net);
+            java.util.Map<String, INDArray> together = DirectStatistic.computeSupported(net, layers, data);
+            assertArrayEquals(before.params, NetState.of(net).params, 0.0, "the network is untouched");
+            assertEquals(layers, List.copyOf(together.keySet()), "in the order asked");
+            java.util.Map<String, GradientStatistic.Routed> routed = GradientStatistic.computeAllWithRoute(net,
+                    layers, data);
+            for (String layer : layers) {
+                INDArray alone = DirectStatistic.computeSupported(net, layer, data);
+                assertRelativelyEqual(alone, together.get(layer), arch + " " + layer + " together against alone");
+                assertRelativelyEqual(GradientStatistic.probes(net, layer, data), together.get(layer),
+                        arch + " " + layer + " together against the probes");
+                assertEquals("direct", routed.get(layer).route());
+                assertEquals(together.get(layer), routed.get(layer).sum());
+            }
+        }
+    }
+
     /** A masked-out example contributes nothing: its statistic is that of the others alone. */
     @ParameterizedTest(name = "graph={0}")
     @ValueSource(booleans = {false, true})
