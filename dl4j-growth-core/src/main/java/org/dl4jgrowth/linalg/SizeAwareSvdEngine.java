@@ -99,6 +99,19 @@ public final class SizeAwareSvdEngine implements SvdEngine {
         return engineFor(a.rows(), a.columns()).top(a, k);
     }
 
+    /**
+     * The largest singular value: exact up to {@link #exactLimit()}, above it by Lanczos
+     * bidiagonalisation to a relative bound of {@value LanczosTopValue#DEFAULT_TOLERANCE}
+     * ({@link LanczosTopValue}), which needs a few matrix-vector products where the randomized
+     * engine's converged top-1 multiplies by a block of 17 vectors until the value settles.
+     */
+    @Override
+    public double topValue(INDArray a) {
+        SvdSupport.validate(a, 1);
+        return Math.min(a.rows(), a.columns()) <= exactLimit ? exact.topValue(a)
+                : LanczosTopValue.topValue(a, RandomizedSvdEngine.DEFAULT_SEED);
+    }
+
     @Override
     public String toString() {
         return NAME + "(exactLimit=" + exactLimit + ", above it " + randomized + ")";

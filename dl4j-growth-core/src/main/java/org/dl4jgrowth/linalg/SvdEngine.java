@@ -34,4 +34,12 @@ public interface SvdEngine {
      * @throws IllegalArgumentException if {@code a} is not a non-empty floating-point matrix or {@code k < 1}
      */
     TopSvd top(INDArray a, int k);
+
+    /**
+     * The largest singular value of {@code a} alone, what a signal trigger compares: by default
+     * {@code top(a, 1)}'s; an engine may take a cheaper route to one value.
+     */
+    default double topValue(INDArray a) {
+        return top(a, 1).singularValues().getDouble(0);
+    }
 }

@@ -363,7 +363,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
                 return 0.0;
             }
             INDArray mean = g.castTo(g.dataType() == DataType.HALF ? DataType.FLOAT : g.dataType()).div(n);
-            return timed(() -> SvdEngines.best().top(mean, 1).singularValues().getDouble(0));
+            return timed(() -> SvdEngines.best().topValue(mean));
         });
     }
 
