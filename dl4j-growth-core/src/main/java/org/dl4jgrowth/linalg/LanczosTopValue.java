@@ -64,10 +64,13 @@ public final class LanczosTopValue {
         }
         double nv = v.norm2Number().doubleValue();
         v.divi(nv);
-        INDArray vs = Nd4j.create(type, new long[]{cols, steps}, 'f');
-        INDArray us = Nd4j.create(type, new long[]{rows, steps}, 'f');
-        double[] alpha = new double[steps];
-        double[] beta = new double[steps + 1];   // beta[j]: the superdiagonal entry above alpha[j]
+        // The bases grow as the iteration needs them: it stops after a few tens of steps, and
+        // min(rows, cols) columns up front would be gigabytes for a large statistic.
+        int capacity = Math.min(steps, 32);
+        INDArray vs = Nd4j.create(type, new long[]{cols, capacity}, 'f');
+        INDArray us = Nd4j.create(type, new long[]{rows, capacity}, 'f');
+        double[] alpha = new double[steps + 1];  // one more: a closing column with α = 0 (below)
+        double[] beta = new double[steps + 2];   // beta[j]: the superdiagonal entry above alpha[j]
         vs.getColumn(0).assign(v);
         INDArray u = m.mmul(v);
         alpha[0] = u.norm2Number().doubleValue();
@@ -88,8 +91,18 @@ public final class LanczosTopValue {
             double sigma = Math.sqrt(top[0]);
             // |y_j| = α_j |x_j| / σ: the Ritz vector's last left component.
             double bound = beta[j + 1] * alpha[j] * Math.abs(top[1]) / sigma;
-            if (bound <= tolerance * sigma || j + 1 == steps || beta[j + 1] <= 1e-300) {
+            if (bound <= tolerance * sigma || beta[j + 1] <= 1e-300) {
                 return sigma;
+            }
+            if (j + 1 == steps) {
+                // The left space is exhausted (a wide matrix): A V_{j+2} lies in span(U_{j+1}), and
+                // A's values are those of B with a last column (β_{j+1}, α = 0).
+                return closed(alpha, beta, j);
+            }
+            if (j + 1 == capacity) {
+                capacity = Math.min(steps, 2 * capacity);
+                vs = grown(vs, capacity);
+                us = grown(us, capacity);
             }
             INDArray vNext = w.divi(beta[j + 1]);
             vs.getColumn(j + 1).assign(vNext);
@@ -100,10 +113,26 @@ public final class LanczosTopValue {
             }
             alpha[j + 1] = z.norm2Number().doubleValue();
             if (alpha[j + 1] <= 1e-300) {
-                return sigma;   // the Krylov space is invariant: B_j holds σ_1 exactly
+                return closed(alpha, beta, j);   // the Krylov spaces are invariant: exact
             }
             us.getColumn(j + 1).assign(z.divi(alpha[j + 1]));
         }
+    }
+
+    /**
+     * σ<sub>1</sub> when the iteration closes after step j with α<sub>j+1</sub> = 0: the values of
+     * B<sub>j</sub> with the last column (β<sub>j+1</sub>, 0) appended are A's on the spaces built.
+     */
+    private static double closed(double[] alpha, double[] beta, int j) {
+        alpha[j + 1] = 0;
+        return Math.sqrt(topOfTridiagonal(alpha, beta, j + 2)[0]);
+    }
+
+    /** {@code basis} with room for {@code capacity} columns, the first ones copied. */
+    private static INDArray grown(INDArray basis, int capacity) {
+        INDArray bigger = Nd4j.create(basis.dataType(), new long[]{basis.rows(), capacity}, 'f');
+        bigger.get(NDArrayIndex.all(), NDArrayIndex.interval(0, basis.columns())).assign(basis);
+        return bigger;
     }
 
     /**

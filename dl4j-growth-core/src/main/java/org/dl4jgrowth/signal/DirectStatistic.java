@@ -138,6 +138,12 @@ public final class DirectStatistic {
             return "layer '" + layer + "' reaches the loss without a DenseLayer, OutputLayer or ConvolutionLayer";
         }
         Layer consumer = chain.get(c).layer.conf().getLayer();
+        if (consumer.getClass() != DenseLayer.class && consumer.getClass() != OutputLayer.class
+                && consumer.getClass() != ConvolutionLayer.class) {
+            return "layer '" + layer + "' feeds a " + consumer.getClass().getSimpleName() + " ('"
+                    + consumer.getLayerName() + "'; the direct route takes DenseLayer, OutputLayer and "
+                    + "ConvolutionLayer consumers)";
+        }
         if (consumer.getClass() == ConvolutionLayer.class) {
             if (!nchw(((ConvolutionLayer) consumer).getCnn2dDataFormat())) {
                 return "the consumer '" + consumer.getLayerName() + "' is NHWC";

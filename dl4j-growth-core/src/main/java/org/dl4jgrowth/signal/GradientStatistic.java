@@ -170,6 +170,25 @@ public final class GradientStatistic {
         return out;
     }
 
+    /**
+     * Whether {@link #computeAllWithRoute} would take {@code layer} by the direct route on these
+     * batches: the route property allows it, the direct route supports the site, and its activation
+     * is growable. What a caller that batches only the direct sites together asks first.
+     */
+    static boolean takesDirectRoute(Model net, String layer, List<? extends MultiDataSet> batches) {
+        String asked = System.getProperty(ROUTE_PROPERTY, "auto").trim().toLowerCase(java.util.Locale.ROOT);
+        if (!asked.equals("auto") && !asked.equals("direct")) {
+            return false;
+        }
+        try {
+            Site.isConvolution(NetworkAdapter.of(net), layer);
+            requireGrowableActivation(NetworkAdapter.of(net).layerConfiguration(layer), layer);
+        } catch (IllegalArgumentException notASite) {
+            return false;
+        }
+        return DirectStatistic.unsupported(net, layer, batches) == null;
+    }
+
     /** G by the probe route, whatever the site: the direct route's oracle. */
     public static INDArray probes(Model net, String layer, List<? extends MultiDataSet> batches) {
         Preconditions.checkNotNull(net, "network");

@@ -186,18 +186,29 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
         }
         List<String> missing = new java.util.ArrayList<>();
         for (String l : new java.util.LinkedHashSet<>(layers)) {
-            if (!statistics.containsKey(l) && GradientStatistic.supports(net, l)) {
+            if (!statistics.containsKey(l)) {
                 missing.add(l);
             }
         }
         if (missing.size() < 2) {
             return;   // nothing to share
         }
+        // Only sites the direct route takes share a pass; a probe-route site, or one the statistic
+        // refuses, is left to be asked on its own (a trigger may never get to it).
+        List<String> direct;
         try {
-            prepareTogether(missing);
-        } catch (IllegalArgumentException oneCannot) {
-            // A layer the statistic refuses (its activation, say): each is asked on its own, and
-            // fails or gives NaN there exactly as it would have without this call.
+            List<? extends MultiDataSet> b = timed(this::batches);   // reading the data is signal work
+            direct = new java.util.ArrayList<>();
+            for (String l : missing) {
+                if (GradientStatistic.takesDirectRoute(net, l, b)) {
+                    direct.add(l);
+                }
+            }
+        } catch (RuntimeException noData) {
+            return;   // the growth data's own error comes when a layer is asked for
+        }
+        if (direct.size() >= 2) {
+            prepareTogether(direct);
         }
     }
 

@@ -50,6 +50,19 @@ class LanczosTopValueTest {
     }
 
     @Test
+    void aWideMatrixWhoseLeftSpaceRunsOutIsExact() {
+        // 3 rows: after three steps U spans R^3 while the last beta is not 0; the closing column
+        // (beta, 0) makes the value exact, where B alone would be too small.
+        for (long seed = 1; seed <= 5; seed++) {
+            INDArray wide = gaussian(DataType.DOUBLE, 3, 40, seed);
+            assertTop(wide, 1e-12, "3x40, seed " + seed);
+            assertTop(gaussian(DataType.DOUBLE, 1, 25, seed), 1e-12, "1x25, seed " + seed);
+        }
+        INDArray ones = Nd4j.ones(DataType.DOUBLE, 20, 30);
+        assertEquals(Math.sqrt(600), LanczosTopValue.topValue(ones, 3), 1e-12 * Math.sqrt(600), "all ones: rank one");
+    }
+
+    @Test
     void rankOneAndZeroAreExact() {
         INDArray u = Nd4j.linspace(DataType.DOUBLE, 1, 40, 1).reshape(40, 1);
         INDArray v = Nd4j.linspace(DataType.DOUBLE, -3, 25, 1).reshape(25, 1);

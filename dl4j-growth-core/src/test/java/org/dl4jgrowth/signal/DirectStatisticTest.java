@@ -195,6 +195,32 @@ class DirectStatisticTest {
         }
     }
 
+    /**
+     * The signals prepare several sites' statistics from one shared pass when the direct route
+     * takes them all, and leave probe-route sites to be asked one by one (a trigger may stop first).
+     */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void signalsPrepareDirectSitesTogetherAndLeaveProbeSitesAlone(boolean graph) {
+        Model cnn = trained(TestNets.DIGITS_CNN, graph);
+        List<MultiDataSet> data = batches(TestNets.DIGITS_CNN, false);
+        StatisticSignals together = new StatisticSignals(cnn, () -> data, () -> List.of("c1", "c2", "d"));
+        together.prepareStatistics(List.of("c1", "c2", "d"));
+        assertEquals(data.size(), together.passes(), "one shared pass per minibatch for three sites");
+        for (String layer : List.of("c1", "c2", "d")) {
+            assertRelativelyEqual(GradientStatistic.computeWithRoute(cnn, layer, data).sum(),
+                    together.gradientStatistic(layer), "prepared " + layer);
+        }
+        assertEquals(data.size(), together.passes(), "asking afterwards reads the prepared statistics");
+        assertEquals(java.util.Map.of("c1", "direct", "c2", "direct", "d", "direct"), together.statisticRoutes());
+
+        Model dropout = trained(TestNets.DENSE_BN_DENSE, graph);
+        List<MultiDataSet> flat = batches(TestNets.DENSE_BN_DENSE, false);
+        StatisticSignals probes = new StatisticSignals(dropout, () -> flat, () -> List.of("d1", "d2"));
+        probes.prepareStatistics(List.of("d1", "d2"));
+        assertEquals(0, probes.passes(), "probe-route sites are not computed ahead");
+    }
+
     /** A masked-out example contributes nothing: its statistic is that of the others alone. */
     @ParameterizedTest(name = "graph={0}")
     @ValueSource(booleans = {false, true})
