@@ -51,17 +51,7 @@ public final class LanczosTopValue {
         long cols = m.columns();
         int steps = (int) Math.min(rows, cols);
         INDArray v = Nd4j.create(type, cols, 1);
-        // A generator of this call's own, so that training's random stream does not move.
-        org.nd4j.linalg.api.rng.Random rng = Nd4j.getRandomFactory().getNewRandomInstance(seed);
-        try {
-            Nd4j.randn(v, rng);
-        } finally {
-            try {
-                rng.close();
-            } catch (Exception e) {
-                // Releasing the native generator is best effort; v is drawn.
-            }
-        }
+        SvdSupport.fillGaussian(v, seed);   // its own generator: training's random stream does not move
         double nv = v.norm2Number().doubleValue();
         v.divi(nv);
         // The bases grow as the iteration needs them: it stops after a few tens of steps, and

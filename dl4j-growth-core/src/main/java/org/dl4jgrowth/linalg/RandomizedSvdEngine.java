@@ -214,16 +214,7 @@ public final class RandomizedSvdEngine implements SvdEngine {
     }
 
     private void fillGaussian(INDArray target) {
-        Random rng = Nd4j.getRandomFactory().getNewRandomInstance(seed);
-        try {
-            Nd4j.randn(target, rng);
-        } finally {
-            try {
-                rng.close();
-            } catch (Exception e) {
-                // Releasing the native RNG state is best effort; the result is already computed.
-            }
-        }
+        SvdSupport.fillGaussian(target, seed);
     }
 
     @Override

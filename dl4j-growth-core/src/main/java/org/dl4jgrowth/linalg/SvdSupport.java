@@ -240,4 +240,21 @@ public final class SvdSupport {
     public static INDArray cast(INDArray x, DataType type) {
         return x.dataType() == type ? x : x.castTo(type);
     }
+
+    /**
+     * Fills {@code target} with standard normal values from a generator of the call's own, seeded
+     * with {@code seed}: the same draw every time, and ND4J's global stream (training's) untouched.
+     */
+    static void fillGaussian(INDArray target, long seed) {
+        org.nd4j.linalg.api.rng.Random rng = Nd4j.getRandomFactory().getNewRandomInstance(seed);
+        try {
+            Nd4j.randn(target, rng);
+        } finally {
+            try {
+                rng.close();
+            } catch (Exception e) {
+                // Releasing the native generator is best effort; the values are drawn.
+            }
+        }
+    }
 }
