@@ -71,12 +71,16 @@ import java.util.Map;
  * <p>Supported (the rest takes the probe route, and {@link #unsupported} says why): a
  * {@code DenseLayer} or {@code ConvolutionLayer} site (NCHW) whose way to the loss is a chain: any
  * of BatchNormalization (β = 0, so a new channel stays 0), ActivationLayer (f(0) = 0), max or
- * average SubsamplingLayer, ZeroPaddingLayer and, after a convolution, a collapsing max, average
- * or sum GlobalPoolingLayer, then one {@code DenseLayer}, {@code OutputLayer} or (after a
- * convolution) {@code ConvolutionLayer} consumer, with no preprocessor up to it; no dropout, weight
- * noise or layer normalisation anywhere in the network (the probe route draws dropout masks on a
- * widened copy, which this route could not reproduce). Both network types; feature and label masks
- * as {@code fit()} applies them (a convolution site with a features mask takes the probes).
+ * average SubsamplingLayer, ZeroPaddingLayer, DropoutLayer and, after a convolution, a collapsing
+ * max, average or sum GlobalPoolingLayer, then one {@code DenseLayer}, {@code OutputLayer} or (after
+ * a convolution) {@code ConvolutionLayer} consumer, with no preprocessor up to it; no weight noise or
+ * layer normalisation anywhere in the network. Both network types; feature and label masks as
+ * {@code fit()} applies them (a convolution site with a features mask takes the probes).
+ *
+ * <p>Dropout is off (issue "Performance II": "same batch, dropout off"): the statistic of one
+ * deterministic pass with every layer's dropout removed on the scratch network. The probe route
+ * keeps dropout and so gives a sample of it; on a network with dropout the two routes differ by that
+ * sampling, and the event's route says "direct (dropout off)".
  */
 public final class DirectStatistic {
     /**
@@ -152,7 +156,8 @@ public final class DirectStatistic {
             return "layer '" + layer + "' reaches the dense consumer '" + consumer.getLayerName() + "' without "
                     + "global pooling";
         }
-        // Anywhere in the network: dropout below the site changes its input h as much as above it.
+        // Anywhere in the network: weight noise or layer norm below the site changes its input h as
+        // much as above it.
         for (String name : a.layerNames()) {
             String r = regularised(a.layerConfiguration(name));
             if (r != null) {
@@ -223,6 +228,9 @@ public final class DirectStatistic {
             }
             return nchw(s.getCnn2dDataFormat()) ? null : name + " is NHWC";
         }
+        if (l.getClass() == org.deeplearning4j.nn.conf.layers.DropoutLayer.class) {
+            return null;   // the identity, with dropout off
+        }
         if (l.getClass() == ZeroPaddingLayer.class) {
             return nchw(((ZeroPaddingLayer) l).getDataFormat()) ? null : name + " is NHWC";
         }
@@ -240,14 +248,23 @@ public final class DirectStatistic {
         return f == null || f == CNN2DFormat.NCHW;
     }
 
-    /** Dropout, weight noise and layer norm change the pass in ways only the probe route reproduces. */
+    /**
+     * Whether any layer of {@code net} has dropout (a DropoutLayer, or dropout on a layer's input):
+     * the direct route then runs with dropout off, as issue "Performance II" asks (the probe route
+     * draws dropout masks, so its statistic is a sample).
+     */
+    public static boolean hasDropout(Model net) {
+        NetworkAdapter a = NetworkAdapter.of(net);
+        for (String name : a.layerNames()) {
+            if (a.layerConfiguration(name).getIDropout() != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Weight noise and layer norm change the pass in ways only the probe route reproduces. */
     private static String regularised(Layer l) {
-        if (l instanceof org.deeplearning4j.nn.conf.layers.DropoutLayer) {
-            return "layer '" + l.getLayerName() + "' is a DropoutLayer";
-        }
-        if (l.getIDropout() != null) {
-            return "layer '" + l.getLayerName() + "' has dropout";
-        }
         if (l instanceof BaseLayer && ((BaseLayer) l).getWeightNoise() != null) {
             return "layer '" + l.getLayerName() + "' has weight noise";
         }
@@ -295,7 +312,7 @@ public final class DirectStatistic {
                 GradientStatistic.requireGrowableActivation(original.layerConfiguration(layer), layer);
             }
             // A network of its own (the passes set inputs, masks and gradients on it) over the user's
-            // parameters, shared: a training-mode pass without dropout or weight noise only reads
+            // parameters, shared: a training-mode pass with dropout off and no weight noise only reads
             // them. Its gradient view is left uninitialised and never read: only the layers above
             // the lowest consumer write their share of it, so the rest of its pages are never touched.
             INDArray params = net.params();
@@ -306,6 +323,10 @@ public final class DirectStatistic {
             // recomputes it first.
             NetworkAdapter copy = original.scratch(original.cloneConfiguration(), params,
                     Nd4j.createUninitialized(params.dataType(), 1, params.length()));
+            // Dropout off: one deterministic pass (the layers read their dropout at every pass).
+            for (String name : copy.layerNames()) {
+                copy.layerConfiguration(name).setIDropout(null);
+            }
             List<Site> sites = new ArrayList<>();
             for (String layer : layers) {
                 sites.add(new Site(layer, copy));
@@ -657,7 +678,7 @@ public final class DirectStatistic {
     }
 
     /**
-     * The consumer's pre-activation from its input and parameters (no dropout or weight noise:
+     * The consumer's pre-activation from its input and parameters (dropout off, no weight noise:
      * refused before): x W + b for a dense layer; for a convolution, its own protected
      * {@code preOutput}, which pads, strides and dilates as its forward pass does.
      */

@@ -35,7 +35,7 @@ import java.util.Map;
  *
  * <p>Two routes ({@link #computeWithRoute} picks per site): the direct one,
  * {@link DirectStatistic}, from one ordinary forward and backward pass where it supports the site
- * (dense and convolution sites with the usual layers between; no dropout), and the probe route
+ * (dense and convolution sites with the usual layers between; dropout off), and the probe route
  * described here for every other site and as its oracle.
  *
  * <p>How the probe route works: DL4J does not hand out per-example pre-activation gradients, so the
@@ -110,7 +110,10 @@ public final class GradientStatistic {
             return sum;
         }
 
-        /** {@code "direct"}, or {@code "probes"} with the reason the direct route was not taken. */
+        /**
+         * {@code "direct"} ({@code "direct (dropout off)"} on a network with dropout), or
+         * {@code "probes"} with the reason the direct route was not taken.
+         */
         public String route() {
             return route;
         }
@@ -161,9 +164,10 @@ public final class GradientStatistic {
         }
         Map<String, INDArray> sums = direct.isEmpty() ? Map.of() : DirectStatistic.computeSupported(net, direct, batches);
         Map<String, Routed> out = new java.util.LinkedHashMap<>();
+        String directRoute = !direct.isEmpty() && DirectStatistic.hasDropout(net) ? "direct (dropout off)" : "direct";
         for (String layer : layers) {
             if (!out.containsKey(layer)) {
-                out.put(layer, sums.containsKey(layer) ? new Routed(sums.get(layer), "direct")
+                out.put(layer, sums.containsKey(layer) ? new Routed(sums.get(layer), directRoute)
                         : new Routed(probes(net, layer, batches), "probes (" + why.get(layer) + ")"));
             }
         }

@@ -229,7 +229,7 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
                 }
                 routes.put(l, routed.route());
                 statistics.put(l, routed.sum());
-                direct += routed.route().equals("direct") ? 1 : 0;
+                direct += routed.route().startsWith("direct") ? 1 : 0;
             }
             // The direct sites share one pass per minibatch; each probe-route site has its own.
             long runs = (direct > 0 ? 1 : 0) + (missing.size() - direct);

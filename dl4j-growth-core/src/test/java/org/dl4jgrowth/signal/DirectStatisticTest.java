@@ -78,6 +78,15 @@ class DirectStatisticTest {
                     .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
             InputType.convolutional(9, 9, 2), new long[]{1, 2, 9, 9}, 3);
 
+    /** x(4) -> d1(6, tanh) -> d2(5, tanh, DropConnect weight noise) -> out(3). */
+    static final TestNets.Arch WEIGHT_NOISE = new TestNets.Arch("Dense->Dense(weight noise)", () -> List.of(
+            new DenseLayer.Builder().name("d1").nOut(6).activation(Activation.TANH).build(),
+            new DenseLayer.Builder().name("d2").nOut(5).activation(Activation.TANH)
+                    .weightNoise(new org.deeplearning4j.nn.conf.weightnoise.DropConnect(0.8)).build(),
+            new OutputLayer.Builder().name("out").nOut(3).activation(Activation.SOFTMAX)
+                    .lossFunction(LossFunctions.LossFunction.MCXENT).build()),
+            InputType.feedForward(4), new long[]{1, 4}, 3);
+
     static Stream<Arguments> sites() {
         List<Arguments> out = new ArrayList<>();
         for (boolean graph : new boolean[]{false, true}) {
@@ -214,11 +223,44 @@ class DirectStatisticTest {
         assertEquals(data.size(), together.passes(), "asking afterwards reads the prepared statistics");
         assertEquals(java.util.Map.of("c1", "direct", "c2", "direct", "d", "direct"), together.statisticRoutes());
 
-        Model dropout = trained(TestNets.DENSE_BN_DENSE, graph);
-        List<MultiDataSet> flat = batches(TestNets.DENSE_BN_DENSE, false);
-        StatisticSignals probes = new StatisticSignals(dropout, () -> flat, () -> List.of("d1", "d2"));
+        Model noisy = TestNets.build(WEIGHT_NOISE, TestNets.base(3, new Adam(0.01), DataType.DOUBLE), graph);
+        List<MultiDataSet> flat = batches(WEIGHT_NOISE, false);
+        StatisticSignals probes = new StatisticSignals(noisy, () -> flat, () -> List.of("d1", "d2"));
         probes.prepareStatistics(List.of("d1", "d2"));
         assertEquals(0, probes.passes(), "probe-route sites are not computed ahead");
+    }
+
+    /**
+     * On a network with dropout the direct route runs with dropout off: it equals the probe route on
+     * the same network without its dropout (same parameters), says so in its route, draws nothing
+     * from ND4J's random stream and leaves the network bit-identical; both network types, a
+     * DropoutLayer between the site and its consumer and below the other site.
+     */
+    @ParameterizedTest(name = "graph={0}")
+    @ValueSource(booleans = {false, true})
+    void withDropoutTheDirectRouteRunsWithDropoutOff(boolean graph) {
+        Model dropout = trained(TestNets.DENSE_BN_DENSE, graph);
+        Model twin = TestNets.build(TestNets.DENSE_BN_DENSE_NO_DROPOUT, TestNets.base(7, new Adam(0.05),
+                DataType.DOUBLE), graph);
+        twin.setParams(dropout.params().dup());
+        assertTrue(DirectStatistic.hasDropout(dropout));
+        for (boolean masked : new boolean[]{false, true}) {
+            List<MultiDataSet> data = batches(TestNets.DENSE_BN_DENSE, masked);
+            for (String layer : List.of("d1", "d2")) {
+                assertNull(DirectStatistic.unsupported(dropout, layer));
+                NetState before = NetState.of(dropout);
+                Nd4j.getRandom().setSeed(11);
+                GradientStatistic.Routed routed = GradientStatistic.computeWithRoute(dropout, layer, data);
+                double next = Nd4j.getRandom().nextDouble();
+                Nd4j.getRandom().setSeed(11);
+                assertEquals(Nd4j.getRandom().nextDouble(), next, 0.0, "no random draw");
+                assertEquals("direct (dropout off)", routed.route());
+                assertArrayEquals(before.params, NetState.of(dropout).params, 0.0, "the network is untouched");
+                assertEquals(before.json, NetState.of(dropout).json, "its dropout is still configured");
+                assertRelativelyEqual(GradientStatistic.probes(twin, layer, data), routed.sum(),
+                        layer + " against the probes without dropout" + (masked ? ", masked" : ""));
+            }
+        }
     }
 
     /** A masked-out example contributes nothing: its statistic is that of the others alone. */
@@ -249,20 +291,20 @@ class DirectStatisticTest {
     @ParameterizedTest(name = "graph={0}")
     @ValueSource(booleans = {false, true})
     void sitesTheDirectRouteDoesNotTakeSayWhyAndTakeTheProbes(boolean graph) {
-        // Dropout below the site changes its input: refused, and the probes run.
-        Model dropout = trained(TestNets.DENSE_BN_DENSE, graph);
-        String why = DirectStatistic.unsupported(dropout, "d2");
+        // Weight noise changes the pass in a way only the probe route reproduces: refused, and the probes run.
+        Model noisy = TestNets.build(WEIGHT_NOISE, TestNets.base(3, new Adam(0.01), DataType.DOUBLE), graph);
+        String why = DirectStatistic.unsupported(noisy, "d1");
         assertNotNull(why);
-        assertTrue(why.contains("'drop' is a DropoutLayer"), why);
-        List<MultiDataSet> data = batches(TestNets.DENSE_BN_DENSE, false);
+        assertTrue(why.contains("'d2' has weight noise"), why);
+        List<MultiDataSet> data = batches(WEIGHT_NOISE, false);
         Nd4j.getRandom().setSeed(5);
-        GradientStatistic.Routed routed = GradientStatistic.computeWithRoute(dropout, "d2", data);
+        GradientStatistic.Routed routed = GradientStatistic.computeWithRoute(noisy, "d1", data);
         assertEquals("probes (" + why + ")", routed.route());
         Nd4j.getRandom().setSeed(5);
-        assertEquals(GradientStatistic.probes(dropout, "d2", data), routed.sum());
+        assertEquals(GradientStatistic.probes(noisy, "d1", data), routed.sum());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> DirectStatistic.compute(dropout, "d2", data));
-        assertTrue(e.getMessage().contains("'d2'") && e.getMessage().contains(why), e.getMessage());
+                () -> DirectStatistic.compute(noisy, "d1", data));
+        assertTrue(e.getMessage().contains("'d1'") && e.getMessage().contains(why), e.getMessage());
 
         // A convolution site with a features mask on its images: the probes.
         Model conv = trained(TestNets.CONV_CONV, graph);
@@ -298,10 +340,10 @@ class DirectStatisticTest {
             assertTrue(GradientStatistic.computeWithRoute(net, "d1", data).route().startsWith("probes (asked for"));
             System.setProperty(GradientStatistic.ROUTE_PROPERTY, "direct");
             assertEquals("direct", GradientStatistic.computeWithRoute(net, "d1", data).route());
-            Model dropout = trained(TestNets.DENSE_BN_DENSE, false);
+            Model noisy = TestNets.build(WEIGHT_NOISE, TestNets.base(3, new Adam(0.01), DataType.DOUBLE), false);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GradientStatistic
-                    .computeWithRoute(dropout, "d2", batches(TestNets.DENSE_BN_DENSE, false)));
-            assertTrue(e.getMessage().contains("=direct") && e.getMessage().contains("'d2'"), e.getMessage());
+                    .computeWithRoute(noisy, "d1", batches(WEIGHT_NOISE, false)));
+            assertTrue(e.getMessage().contains("=direct") && e.getMessage().contains("'d1'"), e.getMessage());
             System.setProperty(GradientStatistic.ROUTE_PROPERTY, "fast");
             e = assertThrows(IllegalArgumentException.class, () -> GradientStatistic.computeWithRoute(net, "d1", data));
             assertTrue(e.getMessage().contains("fast") && e.getMessage().contains("auto, direct and probes"),
