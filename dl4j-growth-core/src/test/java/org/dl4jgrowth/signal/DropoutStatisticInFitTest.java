@@ -1,10 +1,6 @@
 package org.dl4jgrowth.signal;
 
-import org.deeplearning4j.datasets.iterator.ExistingDataSetIterator;
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
 import org.dl4jgrowth.GrowthEvent;
 import org.dl4jgrowth.GrowthListener;
@@ -49,14 +45,7 @@ class DropoutStatisticInFitTest {
                         .and(GrowthTrigger.singularValueAbove(0, "d1", "d2")))
                 .where(SiteSelector.layers("d1")).howMuch(GrowthAmount.add(2))
                 .initializer(UnitInitializer.gradMax()).build());
-        TrainingListener[] listeners = {new ScoreIterationListener(1000), growth, new ScoreIterationListener(1000)};
-        if (graph) {
-            ((ComputationGraph) net).setListeners(listeners);
-            ((ComputationGraph) net).fit(new ExistingDataSetIterator(data));
-        } else {
-            ((MultiLayerNetwork) net).setListeners(listeners);
-            ((MultiLayerNetwork) net).fit(new ExistingDataSetIterator(data));
-        }
+        TestNets.fitEpoch(net, data, new ScoreIterationListener(1000), growth, new ScoreIterationListener(1000));
         assertEquals(1, growth.history().size());
         GrowthEvent e = growth.history().events().get(0);
         Map<String, Object> notes = e.notes().get("d1");

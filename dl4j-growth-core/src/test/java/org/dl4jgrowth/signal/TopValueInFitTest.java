@@ -1,13 +1,9 @@
 package org.dl4jgrowth.signal;
 
-import org.deeplearning4j.datasets.iterator.ExistingDataSetIterator;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.optimize.listeners.ScoreIterationListener;
 import org.dl4jgrowth.GrowthListener;
 import org.dl4jgrowth.GrowthPolicy;
@@ -84,14 +80,7 @@ class TopValueInFitTest {
                 .when(GrowthTrigger.atIterations(AT).and(GrowthTrigger.singularValueAbove(threshold, "h1")))
                 .where(SiteSelector.layers("h1")).howMuch(GrowthAmount.add(2))
                 .initializer(UnitInitializer.gradMax()).build());
-        TrainingListener[] listeners = {new ScoreIterationListener(1000), growth, new ScoreIterationListener(1000)};
-        if (graph) {
-            ((ComputationGraph) net).setListeners(listeners);
-            ((ComputationGraph) net).fit(new ExistingDataSetIterator(data));
-        } else {
-            ((MultiLayerNetwork) net).setListeners(listeners);
-            ((MultiLayerNetwork) net).fit(new ExistingDataSetIterator(data));
-        }
+        TestNets.fitEpoch(net, data, new ScoreIterationListener(1000), growth, new ScoreIterationListener(1000));
         growth.history().events().forEach(e -> assertEquals(AT, e.iteration(), "the watched iteration"));
         return NetworkRewrite.width(net, "h1");
     }

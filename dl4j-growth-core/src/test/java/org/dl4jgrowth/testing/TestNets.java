@@ -190,6 +190,19 @@ public final class TestNets {
         return ((ComputationGraph) net).outputSingle(false, x);
     }
 
+    /** Sets {@code listeners} on either network type and fits one epoch of {@code data} through an iterator. */
+    public static void fitEpoch(Model net, List<DataSet> data, org.deeplearning4j.optimize.api.TrainingListener... listeners) {
+        org.deeplearning4j.datasets.iterator.ExistingDataSetIterator it =
+                new org.deeplearning4j.datasets.iterator.ExistingDataSetIterator(data);
+        if (net instanceof ComputationGraph) {
+            ((ComputationGraph) net).setListeners(listeners);
+            ((ComputationGraph) net).fit(it);
+        } else {
+            ((MultiLayerNetwork) net).setListeners(listeners);
+            ((MultiLayerNetwork) net).fit(it);
+        }
+    }
+
     public static void fit(Model net, DataSet ds) {
         if (net instanceof MultiLayerNetwork) {
             ((MultiLayerNetwork) net).fit(ds);
