@@ -372,7 +372,7 @@ public final class GrowthController {
         Preconditions.checkNotNull(sum, "supplyStatistic(\"%s\", sum, ...): sum must not be null", layer);
         Preconditions.checkArgument(examples >= 1,
                 "supplyStatistic(\"%s\", sum, examples): examples must be at least 1 (got: %s)", layer, examples);
-        if (sum.isNaN().any() || sum.isInfinite().any()) {
+        if (!org.dl4jgrowth.signal.StatisticSignals.finite(sum)) {
             throw new IllegalArgumentException("supplyStatistic(\"" + layer + "\", sum, " + examples + "): the sum "
                     + "holds NaN or infinite values (a worker's statistic overflowed, or its data was bad)");
         }

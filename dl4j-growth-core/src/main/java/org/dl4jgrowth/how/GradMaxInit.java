@@ -169,7 +169,7 @@ public final class GradMaxInit implements UnitInitializer {
         }
         // The controller refuses such data before the rewrite; this guards statistics handed in directly
         // (NetworkRewrite.statistics), where a NaN would otherwise surface as a LAPACK error code.
-        if (g.isNaN().any() || g.isInfinite().any()) {
+        if (!org.dl4jgrowth.signal.StatisticSignals.finite(g)) {
             throw new IllegalArgumentException(name + ": the gradient statistic for layer '" + units.layerName()
                     + "' holds NaN or infinite values; compute it from finite growth data");
         }

@@ -163,6 +163,12 @@ public final class SvdSupport {
      * is in {@code work} precision.
      */
     static Factors exact(INDArray a, int r, DataType work) {
+        // On the CPU, LAPACK's gesvdx computes the r triplets alone (HostLapack); elsewhere, or when it
+        // declines, the whole spectrum through ND4J's gesvd.
+        Factors top = HostLapack.topSvd(a, r, work);
+        if (top != null) {
+            return top;
+        }
         // CUDA's gesvd requires rows >= cols, so wide input is always transposed to keep a single path
         // for every backend; U and V swap roles afterwards.
         boolean wide = a.rows() < a.columns();

@@ -345,12 +345,16 @@ public final class StatisticSignals implements GrowthSignals, StatisticSource {
         }
     }
 
-    /** No NaN and no infinity (an empty or null array counts as finite). */
-    static boolean finite(INDArray a) {
+    /**
+     * No NaN and no infinity (an empty or null array counts as finite). One counting reduction on the
+     * backend: {@code isNaN().any() || isInfinite().any()} made two boolean copies of the array and
+     * took twice as long, at every signal of every event.
+     */
+    public static boolean finite(INDArray a) {
         if (a == null || a.isEmpty()) {
             return true;
         }
-        return !a.isNaN().any() && !a.isInfinite().any();
+        return !org.nd4j.linalg.indexing.BooleanIndexing.or(a, org.nd4j.linalg.indexing.conditions.Conditions.notFinite());
     }
 
     @Override

@@ -1,0 +1,148 @@
+package org.dl4jgrowth.linalg;
+
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.openblas.global.openblas;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The leading singular triplets alone, from LAPACK's {@code ?gesvdx} (range "I": triplets 1 to r),
+ * on ND4J's CPU backend. ND4J 1.0.0-M2.1's {@code Lapack} offers only {@code gesvd}, which pays for
+ * the whole spectrum and its full U: for GradMax's 784 x 256 statistic of the {@code GrowthBench}
+ * MLP, {@code geqrf} + {@code gesvd} took 58-78 ms where {@code sgesvdx} for the top 16 took 17-22 ms
+ * on the 2-core machine of docs/benchmarks.md ("Performance II, third slice"). {@code gesvdx}
+ * bidiagonalises the matrix and computes only the wanted triplets of the bidiagonal (bisection and
+ * inverse iteration on its Golub-Kahan tridiagonal form), so the result is an exact SVD truncated to
+ * r, as {@code gesvd}'s is, in the same precision; only the sign of each singular pair may differ.
+ *
+ * <p>The call goes to the OpenBLAS that ND4J's CPU backend itself links ({@code org.bytedeco.openblas},
+ * which ND4J's {@code CpuLapack} calls for {@code gesvd}), with the arrays' own host buffers: nothing
+ * is copied beyond the copy LAPACK overwrites. On any other backend, when the OpenBLAS classes are
+ * absent, when {@value #PROPERTY}{@code =false}, when LAPACK reports a failure, or when the vectors
+ * it returns are not orthonormal to the engines' tolerance ({@code gesvdx} finds vectors by inverse
+ * iteration, which can fail inside a cluster of equal values such as a rank-deficient matrix's zeros),
+ * {@link #topSvd} answers null and the caller takes the {@code gesvd} path.
+ */
+final class HostLapack {
+    /** {@code -Ddl4jgrowth.svd.gesvdx=false} turns this path off (to compare with {@code gesvd}). */
+    static final String PROPERTY = "dl4jgrowth.svd.gesvdx";
+
+    private static final Logger LOG = LoggerFactory.getLogger(HostLapack.class);
+    private static volatile Boolean linked;
+
+    private HostLapack() {
+    }
+
+    /**
+     * The top {@code r} triplets of {@code a} (not modified) in {@code work} precision (FLOAT or
+     * DOUBLE), or null when this path does not apply: not the CPU backend, no OpenBLAS classes,
+     * switched off, or LAPACK failed.
+     */
+    static SvdSupport.Factors topSvd(INDArray a, int r, DataType work) {
+        if (!enabled()) {
+            return null;
+        }
+        try {
+            return gesvdx(a, r, work);
+        } catch (LinkageError e) {
+            linked = false;
+            LOG.debug("LAPACK's gesvdx is not reachable through org.bytedeco.openblas ({}); using gesvd", e.toString());
+            return null;
+        }
+    }
+
+    /** Whether {@link #topSvd} will try {@code gesvdx}: the CPU backend, the OpenBLAS classes present, not switched off. */
+    static boolean enabled() {
+        if (!Boolean.parseBoolean(System.getProperty(PROPERTY, "true"))) {
+            return false;
+        }
+        Boolean l = linked;
+        if (l == null) {
+            l = probe();
+            linked = l;
+        }
+        return l;
+    }
+
+    private static boolean probe() {
+        try {
+            if (!Nd4j.getEnvironment().isCPU()) {
+                return false;
+            }
+            Class.forName("org.bytedeco.openblas.global.openblas", false, HostLapack.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    private static SvdSupport.Factors gesvdx(INDArray a, int r, DataType work) {
+        int m = (int) a.rows();
+        int n = (int) a.columns();
+        int minDim = Math.min(m, n);
+        // castTo may hand back a itself and LAPACK overwrites its input: a fresh column-major copy.
+        INDArray copy = a.castTo(work).dup('f');
+        INDArray s = Nd4j.create(work, minDim);
+        INDArray u = Nd4j.create(work, new long[] {m, r}, 'f');
+        INDArray vt = Nd4j.create(work, new long[] {r, n}, 'f');
+        IntPointer found = new IntPointer(1);
+        IntPointer superb = new IntPointer(12L * minDim);
+        int info;
+        try {
+            byte v = (byte) 'V';
+            byte range = (byte) 'I';
+            if (work == DataType.DOUBLE) {
+                info = openblas.LAPACKE_dgesvdx(openblas.LAPACK_COL_MAJOR, v, v, range, m, n,
+                        (DoublePointer) copy.data().addressPointer(), m, 0.0, 0.0, 1, r, found,
+                        (DoublePointer) s.data().addressPointer(), (DoublePointer) u.data().addressPointer(), m,
+                        (DoublePointer) vt.data().addressPointer(), r, superb);
+            } else {
+                info = openblas.LAPACKE_sgesvdx(openblas.LAPACK_COL_MAJOR, v, v, range, m, n,
+                        (FloatPointer) copy.data().addressPointer(), m, 0f, 0f, 1, r, found,
+                        (FloatPointer) s.data().addressPointer(), (FloatPointer) u.data().addressPointer(), m,
+                        (FloatPointer) vt.data().addressPointer(), r, superb);
+            }
+            if (info != 0 || found.get() != r) {
+                // info > 0: some triplets did not converge; the full gesvd path still may, and reports its own.
+                LOG.debug("gesvdx of a {}x{} matrix for {} triplets returned info {} with {} found; using gesvd",
+                        m, n, r, info, found.get());
+                return null;
+            }
+        } finally {
+            found.close();
+            superb.close();
+        }
+        INDArray v = vt.transpose().dup('f');
+        double off = Math.max(deviation(u), deviation(v));
+        if (!(off <= orthonormality(work))) {
+            // Inverse iteration can lose orthogonality inside a cluster of equal values (the zero
+            // singular values of a rank-deficient matrix above all): gesvd's QR iteration does not.
+            LOG.debug("gesvdx of a {}x{} matrix for {} triplets: singular vectors off orthonormal by {}; using gesvd",
+                    m, n, r, off);
+            return null;
+        }
+        INDArray sTop = s.get(NDArrayIndex.interval(0, r)).dup();
+        return new SvdSupport.Factors(sTop, u, v);
+    }
+
+    /**
+     * How far from orthonormal gesvdx's vectors may be before its answer is set aside: what the engines
+     * promise (SvdEngineTest's tolerances), 1e-5 in FLOAT and 1e-10 in DOUBLE.
+     */
+    static double orthonormality(DataType work) {
+        return work == DataType.DOUBLE ? 1e-10 : 1e-5;
+    }
+
+    /** max |XᵀX − I| of the columns of {@code x}: an r x r product, cheap next to the decomposition. */
+    private static double deviation(INDArray x) {
+        INDArray gram = x.transpose().mmul(x);
+        gram.subi(Nd4j.eye(gram.rows()).castTo(gram.dataType()));
+        return gram.amaxNumber().doubleValue();
+    }
+}
