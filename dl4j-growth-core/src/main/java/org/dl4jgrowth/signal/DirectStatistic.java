@@ -322,7 +322,7 @@ public final class DirectStatistic {
             // What a layer caches there for its backward pass is gone when the pass returns: the walk
             // recomputes it first.
             NetworkAdapter copy = original.scratch(original.cloneConfiguration(), params,
-                    Nd4j.createUninitialized(params.dataType(), 1, params.length()));
+                    unreadGradient(params.dataType(), params.length()));
             // Dropout off: one deterministic pass (the layers read their dropout at every pass).
             for (String name : copy.layerNames()) {
                 copy.layerConfiguration(name).setIDropout(null);
@@ -381,6 +381,28 @@ public final class DirectStatistic {
         return ordered;
     }
 
+    /**
+     * Scratch networks' gradient views, one buffer per data type for every statistic in this JVM:
+     * the layers above the lowest consumer write their weight gradients there and nothing reads them
+     * (DL4J's layers assign into their gradient views, never accumulate), so sharing it, even between
+     * threads, only ever mixes numbers no one looks at. A fresh buffer the size of the network's
+     * parameters at every statistic cost more than the GEMM of a dense site on the CPU (fresh native
+     * memory is zeroed page by page). Softly held: the collector may take it back.
+     */
+    private static final Map<org.nd4j.linalg.api.buffer.DataType, java.lang.ref.SoftReference<INDArray>> UNREAD =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A [1, n] row over the shared never-read gradient buffer of {@code type}, grown when too short. */
+    private static INDArray unreadGradient(org.nd4j.linalg.api.buffer.DataType type, long n) {
+        java.lang.ref.SoftReference<INDArray> ref = UNREAD.get(type);
+        INDArray buffer = ref == null ? null : ref.get();
+        if (buffer == null || buffer.length() < n) {
+            buffer = Nd4j.createUninitialized(type, n);
+            UNREAD.put(type, new java.lang.ref.SoftReference<>(buffer));
+        }
+        return Nd4j.create(buffer.data(), new long[]{1, n}, new long[]{n, 1}, 0, 'c');
+    }
+
     /** A site on the scratch network: its layer, its way to the loss and where its consumer is on it. */
     private static final class Site {
         final String layer;
@@ -422,6 +444,11 @@ public final class DirectStatistic {
         long perBlockUnit = Math.max(1, n * perUnit * positions);
         long blocks = Math.max(1, (units * perBlockUnit + BLOCK_ELEMENTS - 1) / BLOCK_ELEMENTS);
         long block = (units + blocks - 1) / blocks;
+        if (!convSite && !convConsumer && blocks == 1 && between.isEmpty() && site.getMaskArray() == null) {
+            // A dense site right below a dense consumer, all units in one block: D is δ itself, read
+            // only, and G = hᵀ δ is one GEMM into its own result (no zeroed G, no block copy of δ).
+            return h.transpose().mmul(delta);
+        }
         INDArray windows = convSite ? windows(site, h, outputSize(site, h)) : null;
         long rows = convSite ? windows.size(1) * windows.size(2) * windows.size(3) : h.size(1);
         INDArray g = Nd4j.create(delta.dataType(), rows, units * perUnit);
