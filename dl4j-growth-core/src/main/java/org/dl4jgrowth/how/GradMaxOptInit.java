@@ -205,7 +205,7 @@ public final class GradMaxOptInit implements UnitInitializer {
         total *= total;
         int taken = 0;
         if (total > 0) {
-            INDArray gram = gw.transpose().mmul(gw).divi(total);   // [n, n], eigenvalues in [0, 1]
+            INDArray gram = Nd4j.gemm(gw, gw, true, false).divi(total);   // [n, n], eigenvalues in [0, 1]
             for (; taken < steps; taken++) {
                 w = project(w.add(w.mmul(gram).muli(stepSize)), norm);
             }

@@ -141,7 +141,7 @@ final class HostLapack {
 
     /** max |XᵀX − I| of the columns of {@code x}: an r x r product, cheap next to the decomposition. */
     private static double deviation(INDArray x) {
-        INDArray gram = x.transpose().mmul(x);
+        INDArray gram = Nd4j.gemm(x, x, true, false);
         gram.subi(Nd4j.eye(gram.rows()).castTo(gram.dataType()));
         return gram.amaxNumber().doubleValue();
     }

@@ -70,11 +70,12 @@ public final class LanczosTopValue {
         us.getColumn(0).assign(u.divi(alpha[0]));
         for (int j = 0; ; j++) {
             // v_{j+1} from Aᵀ u_j − α_j v_j, reorthogonalised against every v so far (twice is enough).
-            INDArray w = m.transpose().mmul(us.getColumn(j).reshape(rows, 1)).subi(vs.getColumn(j).reshape(cols, 1)
+            // Aᵀ through BLAS's transpose flag: m.transpose().mmul(...) copies all of A at every step.
+            INDArray w = Nd4j.gemm(m, us.getColumn(j).reshape(rows, 1), true, false).subi(vs.getColumn(j).reshape(cols, 1)
                     .mul(alpha[j]));
             INDArray vj = vs.get(NDArrayIndex.all(), NDArrayIndex.interval(0, j + 1));
             for (int pass = 0; pass < 2; pass++) {
-                w.subi(vj.mmul(vj.transpose().mmul(w)));
+                w.subi(vj.mmul(Nd4j.gemm(vj, w, true, false)));
             }
             beta[j + 1] = w.norm2Number().doubleValue();
             double[] top = topOfTridiagonal(alpha, beta, j + 1);
@@ -99,7 +100,7 @@ public final class LanczosTopValue {
             INDArray z = m.mmul(vNext).subi(us.getColumn(j).reshape(rows, 1).mul(beta[j + 1]));
             INDArray uj = us.get(NDArrayIndex.all(), NDArrayIndex.interval(0, j + 1));
             for (int pass = 0; pass < 2; pass++) {
-                z.subi(uj.mmul(uj.transpose().mmul(z)));
+                z.subi(uj.mmul(Nd4j.gemm(uj, z, true, false)));
             }
             alpha[j + 1] = z.norm2Number().doubleValue();
             if (alpha[j + 1] <= 1e-300) {

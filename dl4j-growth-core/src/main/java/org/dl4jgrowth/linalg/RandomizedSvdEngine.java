@@ -158,11 +158,11 @@ public final class RandomizedSvdEngine implements SvdEngine {
             q = converge(m, q, r);
         } else {
             for (int i = 0; i < powerIterations; i++) {
-                INDArray z = SvdSupport.orthonormalize(m.transpose().mmul(q));
+                INDArray z = SvdSupport.orthonormalize(Nd4j.gemm(m, q, true, false));
                 q = SvdSupport.orthonormalize(m.mmul(z));
             }
         }
-        INDArray b = q.transpose().mmul(m);
+        INDArray b = Nd4j.gemm(q, m, true, false);
         SvdSupport.Factors small = SvdSupport.exact(b, r, work);
         INDArray u = q.mmul(small.u);
         return new SvdSupport.Factors(small.s, u, small.v).toTopSvd(out, k, NAME);
@@ -176,7 +176,7 @@ public final class RandomizedSvdEngine implements SvdEngine {
     private INDArray converge(INDArray m, INDArray q, int r) {
         double[] previous = null;
         for (int i = 0; ; i++) {
-            INDArray[] zr = SvdSupport.qr(m.transpose().mmul(q));
+            INDArray[] zr = SvdSupport.qr(Nd4j.gemm(m, q, true, false));
             double[] ritz = SvdSupport.smallSingularValues(zr[1], r);
             if (previous != null && settled(previous, ritz)) {
                 return q;

@@ -3,6 +3,7 @@ package org.dl4jgrowth.signal;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -10,7 +11,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
-/** {@link StatisticSignals#finite}: one reduction that must still see every NaN and infinity, in views too. */
+/** {@link StatisticSignals#finite}: a sum first, that must still see every NaN and infinity, in views too, and not take an overflow for one. */
 class FiniteCheckTest {
 
     @ParameterizedTest
@@ -26,6 +27,15 @@ class FiniteCheckTest {
             INDArray clean = x.get(NDArrayIndex.interval(0, 250), NDArrayIndex.all());
             assertTrue(StatisticSignals.finite(clean), "a view without it");
         }
+    }
+
+    @Test
+    void finiteValuesWhoseSumOverflowsAreFinite() {
+        INDArray x = Nd4j.valueArrayOf(new long[] {100, 10}, 3e38f, DataType.FLOAT);
+        assertFalse(Double.isFinite(x.sumNumber().doubleValue()), "the sum overflows FLOAT");
+        assertTrue(StatisticSignals.finite(x), "every value is finite");
+        x.putScalar(99, 9, Float.NaN);
+        assertFalse(StatisticSignals.finite(x));
     }
 
     @ParameterizedTest
