@@ -387,18 +387,20 @@ public final class DirectStatistic {
      * (DL4J's layers assign into their gradient views, never accumulate), so sharing it, even between
      * threads, only ever mixes numbers no one looks at. A fresh buffer the size of the network's
      * parameters at every statistic cost more than the GEMM of a dense site on the CPU (fresh native
-     * memory is zeroed page by page). Softly held: the collector may take it back.
+     * memory is zeroed page by page). One per device too, so that workers on several GPUs (parallel
+     * statistics) each write to memory of their own device. Softly held: the collector may take it back.
      */
-    private static final Map<org.nd4j.linalg.api.buffer.DataType, java.lang.ref.SoftReference<INDArray>> UNREAD =
+    private static final Map<String, java.lang.ref.SoftReference<INDArray>> UNREAD =
             new java.util.concurrent.ConcurrentHashMap<>();
 
-    /** A [1, n] row over the shared never-read gradient buffer of {@code type}, grown when too short. */
+    /** A [1, n] row over the shared never-read gradient buffer of {@code type} on this thread's device, grown when too short. */
     private static INDArray unreadGradient(org.nd4j.linalg.api.buffer.DataType type, long n) {
-        java.lang.ref.SoftReference<INDArray> ref = UNREAD.get(type);
+        String key = type + "@" + Nd4j.getAffinityManager().getDeviceForCurrentThread();
+        java.lang.ref.SoftReference<INDArray> ref = UNREAD.get(key);
         INDArray buffer = ref == null ? null : ref.get();
         if (buffer == null || buffer.length() < n) {
             buffer = Nd4j.createUninitialized(type, n);
-            UNREAD.put(type, new java.lang.ref.SoftReference<>(buffer));
+            UNREAD.put(key, new java.lang.ref.SoftReference<>(buffer));
         }
         return Nd4j.create(buffer.data(), new long[]{1, n}, new long[]{n, 1}, 0, 'c');
     }

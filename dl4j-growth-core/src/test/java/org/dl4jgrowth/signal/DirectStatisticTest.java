@@ -174,6 +174,36 @@ class DirectStatisticTest {
     }
 
     /**
+     * The scratch networks' gradient view is one buffer shared by every statistic (nothing reads it):
+     * statistics of two networks of different sizes computed at the same time on two threads, as
+     * parallel workers compute theirs, are bit-identical to the same statistics computed alone.
+     */
+    @Test
+    void statisticsOnTwoThreadsAtOnceEqualThoseComputedAlone() throws Exception {
+        Model small = trained(TestNets.DENSE_DENSE, false);
+        Model large = trained(TestNets.DIGITS_MLP, true);
+        List<MultiDataSet> smallData = batches(TestNets.DENSE_DENSE, true);
+        List<MultiDataSet> largeData = batches(TestNets.DIGITS_MLP, false);
+        INDArray smallAlone = DirectStatistic.compute(small, "d1", smallData);
+        INDArray largeAlone = DirectStatistic.compute(large, "h1", largeData);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<INDArray>> smalls = new ArrayList<>();
+            List<java.util.concurrent.Future<INDArray>> larges = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                smalls.add(pool.submit(() -> DirectStatistic.compute(small, "d1", smallData)));
+                larges.add(pool.submit(() -> DirectStatistic.compute(large, "h1", largeData)));
+            }
+            for (int i = 0; i < 6; i++) {
+                assertEquals(smallAlone, smalls.get(i).get(), "small network, run " + i);
+                assertEquals(largeAlone, larges.get(i).get(), "large network, run " + i);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /**
      * Several sites from one forward pass and one backward walk: each equals its own pass and the
      * probe route, on both network types, with label masks; the network stays bit-identical.
      */
