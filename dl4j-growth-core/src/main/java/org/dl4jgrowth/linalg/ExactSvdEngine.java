@@ -4,12 +4,15 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Deterministic top-k SVD from a full dense LAPACK decomposition ({@code gesvd}) of a copy of the
- * input, truncated to the leading {@code k} triplets. GradMax (Evci et al. 2022) needs only these
- * leading directions of the gradient statistic, but this engine pays for the whole spectrum, which makes
- * it the accurate reference and the right choice for small and medium matrices.
+ * Deterministic top-k SVD by a direct LAPACK decomposition of a copy of the input. GradMax (Evci et
+ * al. 2022) needs only the leading directions of the gradient statistic. On the CPU backend LAPACK's
+ * {@code gesvdx} computes just those k triplets ({@link HostLapack}: bidiagonalisation, then the
+ * wanted triplets of the bidiagonal alone); elsewhere, or when {@code gesvdx}'s vectors are not
+ * orthonormal (a cluster of equal values), the whole spectrum comes from {@code gesvd} and is
+ * truncated. Either way it is an exact decomposition in the input's precision: the accurate
+ * reference, and the right choice for small and medium matrices.
  *
- * <p>Tall inputs are first reduced with a QR factorisation ({@code geqrf}) so that LAPACK never has to
+ * <p>On the {@code gesvd} path, tall inputs are first reduced with a QR factorisation ({@code geqrf}) so that LAPACK never has to
  * materialise an m x m U. Wide inputs are transposed (CUDA's gesvd requires rows >= cols, and one code
  * path is kept for all backends). Everything runs as ND4J operations on the active backend; the matrix is
  * never copied to the host.

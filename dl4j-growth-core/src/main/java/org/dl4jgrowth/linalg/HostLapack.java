@@ -118,7 +118,8 @@ final class HostLapack {
             found.close();
             superb.close();
         }
-        INDArray v = vt.transpose().dup('f');
+        // Vᵀ in column-major order is V in row-major order: a view, no copy.
+        INDArray v = vt.transpose();
         double off = Math.max(deviation(u), deviation(v));
         if (!(off <= orthonormality(work))) {
             // Inverse iteration can lose orthogonality inside a cluster of equal values (the zero
@@ -127,8 +128,7 @@ final class HostLapack {
                     m, n, r, off);
             return null;
         }
-        INDArray sTop = s.get(NDArrayIndex.interval(0, r)).dup();
-        return new SvdSupport.Factors(sTop, u, v);
+        return new SvdSupport.Factors(s.get(NDArrayIndex.interval(0, r)), u, v);
     }
 
     /**
@@ -139,10 +139,23 @@ final class HostLapack {
         return work == DataType.DOUBLE ? 1e-10 : 1e-5;
     }
 
-    /** max |XᵀX − I| of the columns of {@code x}: an r x r product, cheap next to the decomposition. */
+    /**
+     * max |XᵀX − I| of the columns of {@code x}: one r x r product, read on the host (this class runs
+     * on the CPU backend only, where that is no copy across a bus; r² numbers, where building an
+     * identity and reducing on the backend took three more native calls).
+     */
     private static double deviation(INDArray x) {
-        INDArray gram = Nd4j.gemm(x, x, true, false);
-        gram.subi(Nd4j.eye(gram.rows()).castTo(gram.dataType()));
-        return gram.amaxNumber().doubleValue();
+        double[][] gram = Nd4j.gemm(x, x, true, false).toDoubleMatrix();
+        double worst = 0;
+        for (int i = 0; i < gram.length; i++) {
+            for (int j = 0; j < gram[i].length; j++) {
+                double d = Math.abs(gram[i][j] - (i == j ? 1.0 : 0.0));
+                worst = Double.isNaN(d) ? Double.NaN : Math.max(worst, d);
+                if (Double.isNaN(worst)) {
+                    return worst;
+                }
+            }
+        }
+        return worst;
     }
 }

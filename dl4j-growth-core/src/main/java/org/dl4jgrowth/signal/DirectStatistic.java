@@ -657,9 +657,18 @@ public final class DirectStatistic {
             return out;
         }
         NetworkAdapter.Link last = chain.get(n - 1);
-        refresh(last.layer, mgr);
-        ((IOutputLayer) last.layer).setLabels(ds.getLabels(last.labelsIndex));
-        INDArray eps = last.layer.backpropGradient(null, mgr).getSecond();
+        INDArray eps;
+        if (last.layer.conf().getLayer().getClass() == OutputLayer.class) {
+            // What OutputLayer's backward pass hands down, δ Wᵀ (dropout off, no weight noise), without
+            // the weight and bias gradients it also computes into a view nothing reads: on a 2-core CPU
+            // each native call costs a thread wake-up, and for a small output layer that is most of it.
+            INDArray delta = outputDelta(last.layer, ds.getLabels(last.labelsIndex));
+            eps = Nd4j.gemm(delta, last.layer.getParam("W").castTo(delta.dataType()), false, true);
+        } else {
+            refresh(last.layer, mgr);
+            ((IOutputLayer) last.layer).setLabels(ds.getLabels(last.labelsIndex));
+            eps = last.layer.backpropGradient(null, mgr).getSecond();
+        }
         for (int i = n - 1; i > deepest; i--) {
             NetworkAdapter.Link link = chain.get(i);
             if (link.preProcessor != null) {
@@ -695,7 +704,9 @@ public final class DirectStatistic {
             return epsilon;   // δ = ε: no need to recompute the pre-activation
         }
         INDArray z = preOutput(consumer, mgr);
-        INDArray delta = act.backprop(z, epsilon.castTo(z.dataType()).dup()).getFirst();
+        // ε here is this site's alone (walkDown keeps a copy of any ε it hands further down), so an
+        // activation's backward pass may work on it in place.
+        INDArray delta = act.backprop(z, epsilon.castTo(z.dataType())).getFirst();
         INDArray mask = consumer.getMaskArray();
         return mask == null || delta.rank() != 2 ? delta : delta.muliColumnVector(mask.castTo(delta.dataType()));
     }
