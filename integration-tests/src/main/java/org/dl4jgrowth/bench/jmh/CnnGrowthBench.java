@@ -70,24 +70,24 @@ public class CnnGrowthBench extends GrowthEventBench {
     }
 
     @Override
-    MultiLayerNetwork trainedNetwork() {
+    public MultiLayerNetwork trainedNetwork() {
         MultiLayerNetwork net = cnn(7);
         net.fit(randomImages(BATCH, 1));
         return net;
     }
 
     @Override
-    DataSet growthData() {
+    public DataSet growthData() {
         return randomImages(BATCH, 2);
     }
 
     @Override
-    String layer() {
+    public String layer() {
         return "c1";
     }
 
     @Override
-    int added() {
+    public int added() {
         return ADDED;
     }
 }

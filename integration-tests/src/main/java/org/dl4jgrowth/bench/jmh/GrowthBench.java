@@ -29,24 +29,24 @@ public class GrowthBench extends GrowthEventBench {
     static final int ADDED = 16;
 
     @Override
-    MultiLayerNetwork trainedNetwork() {
+    public MultiLayerNetwork trainedNetwork() {
         MultiLayerNetwork net = BenchData.mlp(784, 256, 256, 10, 7);
         net.fit(BenchData.randomBatch(BATCH, 784, 10, 1));
         return net;
     }
 
     @Override
-    DataSet growthData() {
+    public DataSet growthData() {
         return BenchData.randomBatch(BATCH, 784, 10, 2);
     }
 
     @Override
-    String layer() {
+    public String layer() {
         return "h1";
     }
 
     @Override
-    int added() {
+    public int added() {
         return ADDED;
     }
 }

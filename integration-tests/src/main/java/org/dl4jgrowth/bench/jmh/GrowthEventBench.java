@@ -47,13 +47,24 @@ public abstract class GrowthEventBench {
     private MultiLayerNetwork steady;
 
     /** A network trained one Adam step. */
-    abstract MultiLayerNetwork trainedNetwork();
+    public abstract MultiLayerNetwork trainedNetwork();
 
-    abstract DataSet growthData();
+    public abstract DataSet growthData();
 
-    abstract String layer();
+    public abstract String layer();
 
-    abstract int added();
+    public abstract int added();
+
+    /** The policy every invocation grows with (also {@code EventCost}'s): GradMax on {@link #layer()}, +{@link #added()}. */
+    public GrowthPolicy policy() {
+        return GrowthPolicy.builder()
+                .when(GrowthTrigger.everyEpochs(1))   // growNow ignores the trigger
+                .where(SiteSelector.layers(layer()))
+                .howMuch(GrowthAmount.add(added()))
+                .initializer(UnitInitializer.gradMax(1.0))
+                .seed(3)
+                .build();
+    }
 
     @Setup(Level.Trial)
     public void setUpTrial() {
@@ -61,13 +72,7 @@ public abstract class GrowthEventBench {
         trained = trainedNetwork();
         growthBatch = growthData();
         steady = trained.clone();
-        policy = GrowthPolicy.builder()
-                .when(GrowthTrigger.everyEpochs(1))   // growNow ignores the trigger
-                .where(SiteSelector.layers(layer()))
-                .howMuch(GrowthAmount.add(added()))
-                .initializer(UnitInitializer.gradMax(1.0))
-                .seed(3)
-                .build();
+        policy = policy();
         // Sanity check, not timed: the event happens, grows the layer, and uses the requested engine.
         int width = NetworkRewrite.width(trained, layer());
         setUpInvocation();
