@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.dl4jgrowth.GrowthController;
 import org.dl4jgrowth.GrowthEvent;
@@ -16,6 +17,7 @@ import org.dl4jgrowth.bench.jmh.GrowthEventBench;
 import org.dl4jgrowth.data.Digits;
 import org.dl4jgrowth.linalg.SvdEngines;
 import org.dl4jgrowth.rewrite.NetworkRewrite;
+import org.dl4jgrowth.when.GrowthTrigger;
 import org.nd4j.linalg.dataset.DataSet;
 
 /**
@@ -33,7 +35,8 @@ import org.nd4j.linalg.dataset.DataSet;
  * the whole run on the growth minibatch.
  *
  * <p>Run: {@code mvn -B -q -o -Pevent-cost -pl integration-tests -am -DskipTests verify}, options
- * through {@code -Dexec.args}: {@code --nets mlp,cnn}, {@code --pairs N} (default 60), {@code --warmup N}
+ * through {@code -Dexec.args}: {@code --nets mlp,cnn,signal-mln,signal-cg} (the last two: {@link #signal}),
+ * {@code --pairs N} (default 60), {@code --warmup N}
  * (default 10), {@code --engine exact} (the SVD engine, as {@link SvdEngines#ENGINE_PROPERTY}; empty
  * for the default).
  */
@@ -120,6 +123,64 @@ public final class EventCost {
         return new Result(net, ev, it, sig, rw, route);
     }
 
+    /**
+     * A signal trigger's evaluation against an iteration, in pairs, as {@link ListenerOverhead}'s
+     * signal case has it: the 784-512-512-10 MLP of {@code --nets mlp784} (as {@code type}, "mln" or
+     * "cg"), {@code everyIterations(1).and(singularValueAbove(1e9, "h1"))}, which never fires, on
+     * the training minibatch: one evaluation is GradMax's statistic of h1 and its top singular value.
+     * Each pair times one {@code onIteration} call of the controller (a driver's call, the listener's
+     * work at an iteration's end) and one {@code fit} of the same network on the same minibatch.
+     */
+    public static Result signal(String type, int pairs, int warmup) {
+        Model net = ListenerOverhead.network(ListenerOverhead.Net.MLP784, ListenerOverhead.Type.valueOf(
+                type.toUpperCase(Locale.ROOT)), 7);
+        DataSet batch = ListenerOverhead.batches(ListenerOverhead.Net.MLP784).get(0);
+        org.nd4j.linalg.dataset.api.MultiDataSet multi = org.dl4jgrowth.network.NetworkAdapter.toMulti(batch);
+        CountingTrigger counted = ListenerOverhead.neverSignal();
+        GrowthController c = ListenerOverhead.policy(GrowthTrigger.everyIterations(1).and(counted)).newController()
+                .validate(net);
+        fit(net, batch);
+        double[] ev = new double[pairs];
+        double[] it = new double[pairs];
+        double[] sig = new double[pairs];
+        for (int i = -warmup; i < pairs; i++) {
+            boolean evaluationFirst = (i & 1) == 0;
+            double iterationMs = evaluationFirst ? 0 : timedFit(net, batch);
+            long before = counted.evaluations();
+            long t0 = System.nanoTime();
+            if (c.onIteration(net, i + warmup + 1, 0, multi).isPresent()) {
+                throw new IllegalStateException("the never-firing signal trigger grew the network");
+            }
+            double evaluationMs = (System.nanoTime() - t0) / 1e6;
+            if (counted.evaluations() != before + 1) {
+                throw new IllegalStateException("the signal was not evaluated at pair " + i);
+            }
+            if (evaluationFirst) {
+                iterationMs = timedFit(net, batch);
+            }
+            if (i >= 0) {
+                ev[i] = evaluationMs;
+                it[i] = iterationMs;
+                sig[i] = evaluationMs;
+            }
+        }
+        return new Result("signal " + type, ev, it, sig, new double[pairs], "evaluations " + counted.evaluations());
+    }
+
+    private static void fit(Model net, DataSet batch) {
+        if (net instanceof MultiLayerNetwork) {
+            ((MultiLayerNetwork) net).fit(batch);
+        } else {
+            ((org.deeplearning4j.nn.graph.ComputationGraph) net).fit(batch);
+        }
+    }
+
+    private static double timedFit(Model net, DataSet batch) {
+        long t0 = System.nanoTime();
+        fit(net, batch);
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
     private static double iteration(MultiLayerNetwork steady, DataSet batch) {
         long t0 = System.nanoTime();
         steady.fit(batch);
@@ -138,7 +199,7 @@ public final class EventCost {
 
     static String row(Result r) {
         double[] ratio = r.ratios();
-        return String.format(Locale.ROOT, "%-4s %5d %9.1f %9.1f %9.1f %9.1f %12.2f  [%.2f, %.2f]  %s", r.net,
+        return String.format(Locale.ROOT, "%-10s %5d %9.1f %9.1f %9.1f %9.1f %12.2f  [%.2f, %.2f]  %s", r.net,
                 r.eventMs.length, quantile(r.eventMs, 0.5), quantile(r.signalMs, 0.5), quantile(r.rewriteMs, 0.5),
                 quantile(r.iterationMs, 0.5), quantile(ratio, 0.5), quantile(ratio, 0.25), quantile(ratio, 0.75),
                 r.route);
@@ -146,14 +207,14 @@ public final class EventCost {
 
     public static void main(String[] args) {
         Map<String, String> opt = new LinkedHashMap<>();
-        opt.put("--nets", "mlp,cnn");
+        opt.put("--nets", "mlp,cnn,signal-mln,signal-cg");
         opt.put("--pairs", "60");
         opt.put("--warmup", "10");
         opt.put("--engine", "exact");
         for (int i = 0; i < args.length; i += 2) {
             if (!opt.containsKey(args[i]) || i + 1 >= args.length) {
                 throw new IllegalArgumentException("unknown option or missing value: " + args[i]
-                        + " (known: --nets mlp,cnn, --pairs N, --warmup N, --engine NAME)");
+                        + " (known: --nets mlp,cnn,signal-mln,signal-cg, --pairs N, --warmup N, --engine NAME)");
             }
             opt.put(args[i], args[i + 1]);
         }
@@ -165,12 +226,14 @@ public final class EventCost {
         List<Result> results = new ArrayList<>();
         for (String net : opt.get("--nets").split(",")) {
             System.out.println("timing " + net + ": " + warmup + " warm-up pairs, then " + pairs + " ...");
-            results.add(run(net.trim(), pairs, warmup));
+            String n = net.trim();
+            results.add(n.startsWith("signal-") ? signal(n.substring("signal-".length()), pairs, warmup)
+                    : run(n, pairs, warmup));
         }
         System.out.println();
         System.out.println("medians in ms; ratio = event / iteration per pair: median [quartiles]; SVD engine "
                 + (opt.get("--engine").isEmpty() ? "default" : opt.get("--engine")));
-        System.out.println("net  pairs  event ms signal ms rewrite ms  iter ms  event/iter  quartiles     route");
+        System.out.println("net        pairs  event ms signal ms rewrite ms  iter ms  event/iter  quartiles     route");
         for (Result r : results) {
             System.out.println(row(r));
         }

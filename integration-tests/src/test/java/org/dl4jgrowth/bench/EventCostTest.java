@@ -22,6 +22,16 @@ class EventCostTest {
     }
 
     @Test
+    void timesRealSignalEvaluationsOnBothNetworkTypes() {
+        for (String type : new String[]{"mln", "cg"}) {
+            EventCost.Result r = EventCost.signal(type, 2, 1);
+            assertEquals(2, r.eventMs.length);
+            assertEquals("evaluations 3", r.route, type + ": one evaluation per pair, warm-up included");
+            assertTrue(r.eventMs[0] > 0 && r.iterationMs[1] > 0);
+        }
+    }
+
+    @Test
     void quantilesInterpolate() {
         double[] x = {4, 1, 3, 2};
         assertEquals(1.0, EventCost.quantile(x, 0), 0.0);
