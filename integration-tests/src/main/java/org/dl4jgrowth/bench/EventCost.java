@@ -37,8 +37,9 @@ import org.nd4j.linalg.dataset.DataSet;
  * <p>Run: {@code mvn -B -q -o -Pevent-cost -pl integration-tests -am -DskipTests verify}, options
  * through {@code -Dexec.args}: {@code --nets mlp,cnn,signal-mln,signal-cg} (the last two: {@link #signal}),
  * {@code --pairs N} (default 60), {@code --warmup N}
- * (default 10), {@code --engine exact} (the SVD engine, as {@link SvdEngines#ENGINE_PROPERTY}; empty
- * for the default).
+ * (default 10), {@code --engine NAME} (the SVD engine, as {@link SvdEngines#ENGINE_PROPERTY}; by
+ * default none, so the policy's default engine: {@code auto}, exact at the MLP's and CNN's sizes and
+ * Lanczos for the signal's top value).
  */
 public final class EventCost {
 
@@ -210,7 +211,7 @@ public final class EventCost {
         opt.put("--nets", "mlp,cnn,signal-mln,signal-cg");
         opt.put("--pairs", "60");
         opt.put("--warmup", "10");
-        opt.put("--engine", "exact");
+        opt.put("--engine", "");
         for (int i = 0; i < args.length; i += 2) {
             if (!opt.containsKey(args[i]) || i + 1 >= args.length) {
                 throw new IllegalArgumentException("unknown option or missing value: " + args[i]
