@@ -83,8 +83,31 @@ class SizeAwareSvdEngineTest {
     }
 
     @Test
-    void defaultEngineIsExactUpToItsLimitAndConvergedRandomizedAbove() {
+    void defaultLimitIs512WhereTheExactEngineTakesTheTopTripletsAlone() {
+        assertTrue(HostLapack.enabled(), "tests run on the CPU backend with ND4J's OpenBLAS");
         SizeAwareSvdEngine auto = new SizeAwareSvdEngine();
+        assertEquals(SizeAwareSvdEngine.GESVDX_EXACT_LIMIT, auto.exactLimit());
+        assertEquals(512, auto.exactLimit());
+        assertSame(ExactSvdEngine.class, auto.engineFor(512, 4096).getClass());
+        assertSame(auto.randomized(), auto.engineFor(513, 4096));
+        // Without gesvdx the exact engine pays for the whole spectrum, and the limit is the old one.
+        System.setProperty(HostLapack.PROPERTY, "false");
+        try {
+            assertEquals(SizeAwareSvdEngine.DEFAULT_EXACT_LIMIT, new SizeAwareSvdEngine().exactLimit());
+        } finally {
+            System.clearProperty(HostLapack.PROPERTY);
+        }
+        // 300 x 520 is exact now: the same triplets as the exact engine's, bit for bit.
+        TopSvd mid = auto.top(slowTail, K);
+        assertEquals("exact", mid.engine());
+        assertArrayEquals(exactTop, mid.singularValues().toDoubleVector(), 0.0);
+    }
+
+    @Test
+    void engineIsExactUpToItsLimitAndConvergedRandomizedAbove() {
+        // The limit the engine had before gesvdx, given explicitly, so that 300 x 520 lies above it.
+        SizeAwareSvdEngine auto = new SizeAwareSvdEngine(SizeAwareSvdEngine.DEFAULT_EXACT_LIMIT,
+                new SizeAwareSvdEngine().randomized());
         assertEquals(256, auto.exactLimit());
         assertSame(ExactSvdEngine.class, auto.engineFor(256, 4096).getClass());
         assertSame(ExactSvdEngine.class, auto.engineFor(4096, 256).getClass());
@@ -107,7 +130,8 @@ class SizeAwareSvdEngineTest {
     @Test
     void topSingularValueAloneIsWithinTheTolerance() {
         // s_2 / s_1 = 0.98: the hardest case for the top value alone, yet it still settles.
-        TopSvd one = new SizeAwareSvdEngine().top(slowTail, 1);
+        TopSvd one = new SizeAwareSvdEngine(SizeAwareSvdEngine.DEFAULT_EXACT_LIMIT,
+                new SizeAwareSvdEngine().randomized()).top(slowTail, 1);
         assertEquals(1, one.rank());
         assertEquals(exactTop[0], one.singularValues().getDouble(0), 1e-5 * exactTop[0]);
         // The rank-one reconstruction is the best one: residual norm = sqrt(sum of the rest squared).

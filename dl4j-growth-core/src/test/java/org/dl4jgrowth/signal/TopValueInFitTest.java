@@ -33,8 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * singularValueAbove inside fit() on a site whose statistic is larger than the size-aware engine's
- * exact limit (300 x 300), so that its top value comes from Lanczos: with the threshold just below
+ * singularValueAbove inside fit() on a site whose statistic (300 x 300) is above the size where the
+ * size-aware engine takes the top value from Lanczos ({@code SizeAwareSvdEngine.LANCZOS_ABOVE}): with the threshold just below
  * the exact top value (from a twin network trained on the same minibatches, and the exact SVD) the
  * layer grows at the watched iteration, just above it it does not. Both network types, with DL4J's
  * score listener before and after the growth listener.
@@ -70,7 +70,7 @@ class TopValueInFitTest {
         }
         INDArray g = GradientStatistic.computeMulti(twin, "h1", List.of(NetworkAdapter.toMulti(data.get(AT))))
                 .div(data.get(AT).numExamples());
-        assertTrue(Math.min(g.rows(), g.columns()) > SizeAwareSvdEngine.DEFAULT_EXACT_LIMIT, "above the exact limit");
+        assertTrue(Math.min(g.rows(), g.columns()) > SizeAwareSvdEngine.LANCZOS_ABOVE, "above the size where the top value is Lanczos's");
         return new ExactSvdEngine().top(g, 1).singularValues().getDouble(0);
     }
 

@@ -36,6 +36,10 @@ public class SvdBench {
     @Param({"128x256", "512x1024"})
     public String size;
 
+    /**
+     * A registered engine by name, or {@code converging}: the converged randomized engine that the
+     * size-aware default uses above its exact limit (not registered on its own).
+     */
     @Param({"exact", "randomized"})
     public String engine;
 
@@ -46,7 +50,8 @@ public class SvdBench {
     public void setUp() {
         int[] shape = BenchData.parseSize(size);
         matrix = BenchData.decayingSpectrum(shape[0], shape[1], 42);
-        svd = SvdEngines.named(engine);
+        svd = "converging".equals(engine) ? new org.dl4jgrowth.linalg.SizeAwareSvdEngine().randomized()
+                : SvdEngines.named(engine);
     }
 
     @Benchmark
