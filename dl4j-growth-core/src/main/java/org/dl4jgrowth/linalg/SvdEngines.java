@@ -38,19 +38,7 @@ public final class SvdEngines {
     public static List<SvdEngine> available() {
         // Keyed by name: several service files on the classpath may list the same implementation.
         Map<String, SvdEngine> byName = new LinkedHashMap<>();
-        Iterator<SvdEngine> it = ServiceLoader.load(SvdEngine.class).iterator();
-        while (true) {
-            SvdEngine engine;
-            try {
-                if (!it.hasNext()) {
-                    break;
-                }
-                engine = it.next();
-            } catch (ServiceConfigurationError e) {
-                // A provider whose backend classes are missing must not hide the working ones.
-                LOG.warn("Skipping SVD engine that could not be loaded: {}", e.getMessage());
-                continue;
-            }
+        for (SvdEngine engine : registered()) {
             if (isAvailable(engine)) {
                 byName.putIfAbsent(engine.name(), engine);
             }
@@ -97,6 +85,47 @@ public final class SvdEngines {
         throw new IllegalStateException("unknown or unavailable SVD engine '" + wanted + "'; available: "
                 + engines.stream().map(SvdEngine::name).collect(Collectors.joining(", ", "[", "]")));
     }
+
+    /**
+     * The engines {@link ServiceLoader} finds through the thread's context class loader, loaded again
+     * only when that loader changes: loading instantiates every provider, about a millisecond at each
+     * GradMax event when it ran per call. Availability is still asked at every call (an engine may
+     * depend on state that changes, as a test's does). Only the last loader's engines are kept.
+     */
+    private static List<SvdEngine> registered() {
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        Registered r = registered;
+        if (r != null && r.loader == loader) {
+            return r.engines;
+        }
+        List<SvdEngine> found = new ArrayList<>();
+        Iterator<SvdEngine> it = ServiceLoader.load(SvdEngine.class).iterator();
+        while (true) {
+            try {
+                if (!it.hasNext()) {
+                    break;
+                }
+                found.add(it.next());
+            } catch (ServiceConfigurationError e) {
+                // A provider whose backend classes are missing must not hide the working ones.
+                LOG.warn("Skipping SVD engine that could not be loaded: {}", e.getMessage());
+            }
+        }
+        registered = new Registered(loader, List.copyOf(found));
+        return registered.engines;
+    }
+
+    private static final class Registered {
+        final ClassLoader loader;
+        final List<SvdEngine> engines;
+
+        Registered(ClassLoader loader, List<SvdEngine> engines) {
+            this.loader = loader;
+            this.engines = engines;
+        }
+    }
+
+    private static volatile Registered registered;
 
     private static boolean isAvailable(SvdEngine engine) {
         try {

@@ -1,6 +1,8 @@
 package org.dl4jgrowth.linalg;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,6 +41,15 @@ class SvdEnginesTest {
     @Test
     void availableIsSortedByPriorityAndSkipsUnavailableAndDuplicates() {
         assertEquals(List.of("auto", "exact", "randomized"), names(SvdEngines.available()));
+    }
+
+    @Test
+    void providersAreLoadedOnceAndStillAskedForAvailabilityEachTime() {
+        SvdEngine first = SvdEngines.best();
+        assertSame(first, SvdEngines.best(), "the same provider instance: ServiceLoader ran once");
+        assertSame(SvdEngines.named("exact"), SvdEngines.named("exact"));
+        // The test-only engine is registered (first test) and still filtered out: availability is asked per call.
+        assertFalse(names(SvdEngines.available()).contains(UnavailableTestSvdEngine.NAME));
     }
 
     @Test
