@@ -33,6 +33,18 @@ final class HostLapack {
     /** {@code -Ddl4jgrowth.svd.gesvdx=false} turns this path off (to compare with {@code gesvd}). */
     static final String PROPERTY = "dl4jgrowth.svd.gesvdx";
 
+    /**
+     * Up to this many elements {@code gesvdx} runs with one BLAS thread. Its bidiagonalisation is
+     * mostly matrix-vector products, which OpenBLAS splits across its threads with a synchronisation
+     * for every column; on the 2-core machine of docs/benchmarks.md one thread took the top 16 of a
+     * 784 x 256 matrix in 12-14 ms against 26-31 ms with two, and was ahead up to 512 x 1024
+     * (42-49 against 53-55 ms). Larger matrices keep the backend's thread count.
+     */
+    static final long SINGLE_THREAD_ELEMENTS = 1L << 20;
+
+    /** {@code -Ddl4jgrowth.svd.singleThreadLapack=false} keeps the backend's BLAS threads for every size. */
+    static final String SINGLE_THREAD_PROPERTY = "dl4jgrowth.svd.singleThreadLapack";
+
     private static final Logger LOG = LoggerFactory.getLogger(HostLapack.class);
     private static volatile Boolean linked;
 
@@ -82,6 +94,45 @@ final class HostLapack {
         }
     }
 
+    private static boolean singleThreadAllowed() {
+        return Boolean.parseBoolean(System.getProperty(SINGLE_THREAD_PROPERTY, "true"));
+    }
+
+    /**
+     * OpenBLAS's thread count is one setting for the whole process: it is lowered to 1 while any
+     * thread is inside a small {@code gesvdx} and put back when the last one leaves, so that two
+     * concurrent decompositions cannot leave it at 1. BLAS calls of other threads meanwhile run on
+     * one thread, slower but correct.
+     */
+    private static final class BlasThreads {
+        private static int depth;
+        private static int saved;
+
+        static synchronized void enter() {
+            if (depth++ == 0) {
+                org.nd4j.linalg.api.blas.Blas blas = Nd4j.factory().blas();
+                saved = blas.getMaxThreads();
+                blas.setMaxThreads(1);
+            }
+        }
+
+        static synchronized void exit() {
+            if (--depth == 0) {
+                Nd4j.factory().blas().setMaxThreads(saved);
+            }
+        }
+
+        /** For tests: the thread count outside any decomposition. */
+        static synchronized int current() {
+            return Nd4j.factory().blas().getMaxThreads();
+        }
+    }
+
+    /** For tests: OpenBLAS's thread count as seen now. */
+    static int blasThreads() {
+        return BlasThreads.current();
+    }
+
     private static SvdSupport.Factors gesvdx(INDArray a, int r, DataType work) {
         int m = (int) a.rows();
         int n = (int) a.columns();
@@ -94,6 +145,10 @@ final class HostLapack {
         IntPointer found = new IntPointer(1);
         IntPointer superb = new IntPointer(12L * minDim);
         int info;
+        boolean single = (long) m * n <= SINGLE_THREAD_ELEMENTS && singleThreadAllowed();
+        if (single) {
+            BlasThreads.enter();
+        }
         try {
             byte v = (byte) 'V';
             byte range = (byte) 'I';
@@ -115,6 +170,9 @@ final class HostLapack {
                 return null;
             }
         } finally {
+            if (single) {
+                BlasThreads.exit();
+            }
             found.close();
             superb.close();
         }

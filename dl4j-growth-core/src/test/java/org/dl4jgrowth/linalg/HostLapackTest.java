@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -62,6 +64,27 @@ class HostLapackTest {
         assertEquals(0.0, maxAbsDiff(engine.singularValues(), top.s), "same values, bit for bit");
         assertEquals(0.0, maxAbsDiff(engine.right(), top.v), "same right vectors, bit for bit");
         assertEquals(0.0, maxAbsDiff(engine.left(), top.u), "same left vectors, bit for bit");
+    }
+
+    @Test
+    void blasThreadsAreWhatTheyWereAfterDecompositionsEvenConcurrentOnes() throws Exception {
+        int before = HostLapack.blasThreads();
+        INDArray a = withSpectrum(300, 200, geometric(200, 5.0, 0.95), 13).castTo(DataType.FLOAT);
+        SvdSupport.Factors alone = HostLapack.topSvd(a, 8, DataType.FLOAT);
+        assertEquals(before, HostLapack.blasThreads(), "after one decomposition");
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<SvdSupport.Factors>> runs = new java.util.ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                runs.add(pool.submit(() -> HostLapack.topSvd(a, 8, DataType.FLOAT)));
+            }
+            for (java.util.concurrent.Future<SvdSupport.Factors> f : runs) {
+                assertEquals(0.0, maxAbsDiff(alone.s, f.get().s), "the same values on every thread");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(before, HostLapack.blasThreads(), "after concurrent decompositions");
     }
 
     @Test
