@@ -14,9 +14,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The leading singular triplets alone, from LAPACK's {@code ?gesvdx} (range "I": triplets 1 to r),
  * on ND4J's CPU backend. ND4J 1.0.0-M2.1's {@code Lapack} offers only {@code gesvd}, which pays for
- * the whole spectrum and its full U: for GradMax's 784 x 256 statistic of the {@code GrowthBench}
- * MLP, {@code geqrf} + {@code gesvd} took 58-78 ms where {@code sgesvdx} for the top 16 took 17-22 ms
- * on the 2-core machine of docs/benchmarks.md ("Performance II, third slice"). {@code gesvdx}
+ * the whole spectrum and its full U: for the top 16 of a 784 x 256 matrix (the size of GradMax's
+ * statistic in {@code GrowthBench}), {@code geqrf} + {@code gesvd} took 45.0 ms where {@code sgesvdx}
+ * took 20.9 ms, and 11.8 ms on one BLAS thread (below), on the 2-core machine of docs/benchmarks.md
+ * ("Performance II, third slice", {@code SvdBench}). {@code gesvdx}
  * bidiagonalises the matrix and computes only the wanted triplets of the bidiagonal (bisection and
  * inverse iteration on its Golub-Kahan tridiagonal form), so the result is an exact SVD truncated to
  * r, as {@code gesvd}'s is, in the same precision; only the sign of each singular pair may differ.
@@ -37,8 +38,9 @@ final class HostLapack {
      * Up to this many elements {@code gesvdx} runs with one BLAS thread. Its bidiagonalisation is
      * mostly matrix-vector products, which OpenBLAS splits across its threads with a synchronisation
      * for every column; on the 2-core machine of docs/benchmarks.md one thread took the top 16 of a
-     * 784 x 256 matrix in 12-14 ms against 26-31 ms with two, and was ahead up to 512 x 1024
-     * (42-49 against 53-55 ms). Larger matrices keep the backend's thread count.
+     * 784 x 256 matrix in 11.8 ms against 17.9 ms with the backend's two ({@code SvdBench}, "Performance
+     * II, third slice"). The bound (above 2^20 elements, 1024 x 1024, the backend's threads) is a judgement:
+     * the benefit should shrink as the matrix-vector products grow.
      */
     static final long SINGLE_THREAD_ELEMENTS = 1L << 20;
 
