@@ -123,16 +123,11 @@ final class HostLapack {
                 Nd4j.factory().blas().setMaxThreads(saved);
             }
         }
-
-        /** For tests: the thread count outside any decomposition. */
-        static synchronized int current() {
-            return Nd4j.factory().blas().getMaxThreads();
-        }
     }
 
     /** For tests: OpenBLAS's thread count as seen now. */
     static int blasThreads() {
-        return BlasThreads.current();
+        return Nd4j.factory().blas().getMaxThreads();
     }
 
     private static SvdSupport.Factors gesvdx(INDArray a, int r, DataType work) {
@@ -209,11 +204,7 @@ final class HostLapack {
         double worst = 0;
         for (int i = 0; i < gram.length; i++) {
             for (int j = 0; j < gram[i].length; j++) {
-                double d = Math.abs(gram[i][j] - (i == j ? 1.0 : 0.0));
-                worst = Double.isNaN(d) ? Double.NaN : Math.max(worst, d);
-                if (Double.isNaN(worst)) {
-                    return worst;
-                }
+                worst = Math.max(worst, Math.abs(gram[i][j] - (i == j ? 1.0 : 0.0)));   // NaN stays NaN
             }
         }
         return worst;

@@ -89,8 +89,9 @@ public final class SvdEngines {
     /**
      * The engines {@link ServiceLoader} finds through the thread's context class loader, loaded again
      * only when that loader changes: loading instantiates every provider, which at every GradMax event
-     * (as it ran before) was a visible part of the event's bookkeeping. Availability is still asked at every call (an engine may
-     * depend on state that changes, as a test's does). Only the last loader's engines are kept.
+     * (as it ran before) was a visible part of the event's bookkeeping. Availability is still asked
+     * at every call (an engine may depend on state that changes, as a test's does). Only the last
+     * loader's engines are kept.
      */
     private static List<SvdEngine> registered() {
         ClassLoader loader = Thread.currentThread().getContextClassLoader();
